@@ -1,0 +1,24 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Both install what is missing first (scripts/setup.sh is idempotent).
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup demo test lint bench clean
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	@$(PY) -m generator.demo
+
+test: setup
+	$(VENV)/bin/ruff check generator tests bench
+	$(VENV)/bin/ruff format --check generator tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(PY) bench/render.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
