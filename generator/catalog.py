@@ -109,7 +109,9 @@ class _Reader:
         mark = node.start_mark
         self.problems.append(Problem(self.file, mark.line + 1, mark.column + 1, path, message))
 
-    def mapping(self, node: yaml.Node, path: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+    def mapping(
+        self, node: yaml.Node, path: str, what: str = "key"
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
         if not isinstance(node, yaml.MappingNode):
             self.error(node, path, f"is {_kind(node)} (expected a mapping)")
             return None
@@ -124,7 +126,7 @@ class _Reader:
                 self.error(
                     key_node,
                     _join(path, key),
-                    f"duplicate key (first defined at line {first.line + 1}, "
+                    f"duplicate {what} {key!r} (first defined at line {first.line + 1}, "
                     f"column {first.column + 1})",
                 )
                 continue
@@ -156,8 +158,13 @@ class _Reader:
         node: yaml.Node,
         path: str,
         check: Callable[[str], str | None] | None = None,
+        numbers_as_text: bool = False,
     ) -> str | None:
-        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:str":
+        # a commit id of digits only (or like 1e5...) resolves to a number in YAML
+        as_text = numbers_as_text and node.tag.endswith(("int", "float"))
+        if not isinstance(node, yaml.ScalarNode) or (
+            node.tag != "tag:yaml.org,2002:str" and not as_text
+        ):
             self.error(node, path, f"is {_kind(node)} (expected a string)")
             return None
         value: str = node.value
@@ -258,7 +265,7 @@ def _read_catalog(r: _Reader, root: yaml.Node, file: str) -> Catalog | None:
     app_nodes: dict[str, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
     if "apps" in top:
         apps_node = top["apps"][1]
-        entries = r.mapping(apps_node, "apps")
+        entries = r.mapping(apps_node, "apps", what="app")
         for name, (key_node, value_node) in (entries or {}).items():
             path = f"apps.{name}"
             if not names.APP_NAME.match(name):
@@ -417,7 +424,7 @@ def _read_pools(r: _Reader, node: yaml.Node) -> dict[str, Pool] | None:
 
 
 def _read_hosts(r: _Reader, node: yaml.Node, site: Site | None) -> dict[str, Host] | None:
-    entries = r.mapping(node, "hosts")
+    entries = r.mapping(node, "hosts", what="host")
     if entries is None:
         return None
     hosts: dict[str, Host] = {}
@@ -477,7 +484,10 @@ def _read_app(
         ),
     )
     release = get(
-        "release", lambda n, p: r.string(n, p, pattern(names.SHA, "a full 40-hex git commit id"))
+        "release",
+        lambda n, p: r.string(
+            n, p, pattern(names.SHA, "a full 40-hex git commit id"), numbers_as_text=True
+        ),
     )
     health = get(
         "health",

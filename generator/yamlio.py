@@ -20,7 +20,7 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-_PLAIN = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9_./@+-]*$")
+_PLAIN = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9_./@+:-]*(?<!:)$")
 _RESOLVER = yaml.resolver.Resolver()
 
 
@@ -88,7 +88,6 @@ def load_fast(text: str) -> Any:
 def _round_trip() -> YAML:
     rt = YAML(typ="rt")
     rt.indent(mapping=2, sequence=4, offset=2)
-    rt.explicit_start = True
     rt.width = 4096
     rt.preserve_quotes = True
     return rt
@@ -96,20 +95,61 @@ def _round_trip() -> YAML:
 
 def merge(text: str, owned: Mapping[str, Any], owned_keys: Iterable[str]) -> str:
     """Set the top-level keys `owned` in the YAML document `text`, delete the keys of
-    `owned_keys` that `owned` lacks, and leave everything else as it was.
+    `owned_keys` that `owned` lacks, and leave everything else byte for byte.
 
-    Unchanged values keep their formatting and comments; changed mappings are edited
-    key by key rather than replaced, so comments inside them survive too.
+    The document is cut into top-level entries by their line numbers: entries
+    jailgen does not own are copied verbatim; an owned entry is edited with
+    ruamel.yaml round-trip, key by key, so comments inside it survive too, and is
+    copied verbatim when its value has not changed. Keys new to the file are
+    appended in the canonical style.
     """
-    rt = _round_trip()
-    document = rt.load(text)
-    if document is None:
-        document = CommentedMap()
-    if not isinstance(document, CommentedMap):
+    removable = set(owned_keys) - set(owned)
+    root = yaml.compose(text, Loader=yaml.CSafeLoader)
+    if root is None:
+        return (text if text.strip() else "---\n") + emit(owned).removeprefix("---\n")
+    if not isinstance(root, yaml.MappingNode):
         raise ValueError("the document is not a mapping")
-    for key in owned_keys:
-        if key in document and key not in owned:
-            del document[key]
+    lines = text.splitlines(keepends=True)
+    starts = [key.start_mark.line for key, _ in root.value]
+    if root.flow_style or len(set(starts)) != len(starts):
+        return _merge_whole(text, owned, removable)
+    out = ["".join(lines[: starts[0]]) if starts else text]
+    done = set()
+    bounds = [*starts[1:], len(lines)]
+    for (key_node, _), begin, end in zip(root.value, starts, bounds, strict=True):
+        chunk = "".join(lines[begin:end])
+        key = key_node.value
+        if key in owned:
+            out.append(_merge_entry(chunk, key, owned[key]))
+            done.add(key)
+        elif key not in removable:
+            out.append(chunk)
+    missing = {k: v for k, v in owned.items() if k not in done}
+    if missing:
+        if out[-1] and not out[-1].endswith("\n"):
+            out.append("\n")
+        out.append(emit(missing).removeprefix("---\n"))
+    return "".join(out)
+
+
+def _merge_entry(chunk: str, key: str, value: Any) -> str:
+    rt = _round_trip()
+    entry = rt.load(chunk)
+    if _plain(entry.get(key)) == _plain(value):
+        return chunk
+    _merge_key(entry, key, value)
+    buffer = io.StringIO()
+    rt.dump(entry, buffer)
+    return buffer.getvalue()
+
+
+def _merge_whole(text: str, owned: Mapping[str, Any], removable: set[str]) -> str:
+    """Fallback for documents that cannot be cut by lines (a flow-style top level)."""
+    rt = _round_trip()
+    rt.explicit_start = True
+    document = rt.load(text)
+    for key in removable:
+        document.pop(key, None)
     for key, value in owned.items():
         _merge_key(document, key, value)
     buffer = io.StringIO()

@@ -1,0 +1,133 @@
+"""`jailgen render`: write the Hiera data and the generated module, optionally
+commit and push them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator import files, repo as control
+from generator.catalog import Catalog, load_catalog
+from generator.errors import JailgenError
+from generator.render.control_repo import Rendering, StateChange, owned_paths, render_repo
+from generator.state import DeploymentState
+
+MAX_PUSH_ATTEMPTS = 5
+
+
+@dataclass
+class RenderOutcome:
+    catalog: Catalog
+    changes: list[files.Change] = field(default_factory=list)
+    commit: str | None = None
+    pushed: bool = False
+    push_attempts: int = 0
+    state: DeploymentState | None = None
+
+
+def describe(before: DeploymentState, after: DeploymentState) -> list[str]:
+    """What a state change means, one line per app slot or jail."""
+    lines: list[str] = []
+    apps = sorted({a for h in (*before.hosts.values(), *after.hosts.values()) for a in h.slots})
+    for app in apps:
+        old, new = before.slots_of(app), after.slots_of(app)
+        for slot in ("test", "live"):
+            was = getattr(old, slot) if old else None
+            now = getattr(new, slot) if new else None
+            if was != now:
+                lines.append(f"{app}: {slot} {was or '-'} -> {now or '-'}")
+    for certname in sorted(after.hosts):
+        old_jails = before.hosts[certname].jails if certname in before.hosts else {}
+        for name, jail in sorted(after.hosts[certname].jails.items()):
+            previous = old_jails.get(name)
+            if previous is None:
+                lines.append(f"{certname}: create jail {name} at {jail.address}")
+            elif previous.ensure != jail.ensure and jail.ensure == "absent":
+                lines.append(f"{certname}: destroy jail {name}")
+    return lines
+
+
+def commit_message(subject: str, rendering: Rendering, before: DeploymentState) -> str:
+    body = describe(before, rendering.state)
+    body += [f"{c.action} {c.path}" for c in rendering.pending]
+    return subject + "\n\n" + "\n".join(body) + "\n"
+
+
+def render(
+    catalog_path: Path,
+    repo_path: Path,
+    *,
+    check: bool = False,
+    commit: bool = False,
+    push: bool = False,
+    remote: str = "origin",
+    change: StateChange | None = None,
+    subject: str = "Render the catalog",
+) -> RenderOutcome:
+    catalog = load_catalog(catalog_path)
+    return render_catalog(
+        catalog,
+        repo_path,
+        check=check,
+        commit=commit or push,
+        push=push,
+        remote=remote,
+        change=change,
+        subject=subject,
+    )
+
+
+def render_catalog(
+    catalog: Catalog,
+    repo_path: Path,
+    *,
+    check: bool = False,
+    commit: bool = False,
+    push: bool = False,
+    remote: str = "origin",
+    change: StateChange | None = None,
+    subject: str = "Render the catalog",
+) -> RenderOutcome:
+    if not repo_path.is_dir():
+        raise JailgenError(f"{repo_path}: no such control repo (run `jailgen init {repo_path}`)")
+    outcome = RenderOutcome(catalog)
+    git_repo = control.open_repo(repo_path) if commit else None
+    if git_repo is not None:
+        dirty = control.dirty_paths(git_repo, owned_paths(catalog))
+        if dirty:
+            raise JailgenError(
+                "refusing to commit: files jailgen owns have uncommitted edits "
+                "(commit or discard them first):\n  " + "\n  ".join(dirty)
+            )
+    from generator.state import read_state
+
+    before, _ = read_state(repo_path, catalog.site.module)
+    rendering = render_repo(catalog, repo_path, change)
+    outcome.changes = rendering.pending
+    outcome.state = rendering.state
+    if check:
+        return outcome
+    files.apply(repo_path, rendering.changes)
+    if git_repo is None:
+        return outcome
+    message = commit_message(subject, rendering, before)
+    outcome.commit = control.commit(git_repo, [c.path for c in rendering.pending], message)
+    if not push:
+        return outcome
+    for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
+        outcome.push_attempts = attempt
+        try:
+            control.push(git_repo, remote)
+            outcome.pushed = True
+            return outcome
+        except control.PushRejected:
+            control.catch_up(git_repo, outcome.commit, remote)
+            before, _ = read_state(repo_path, catalog.site.module)
+            rendering = render_repo(catalog, repo_path, change)
+            files.apply(repo_path, rendering.changes)
+            outcome.changes = rendering.pending
+            outcome.state = rendering.state
+            outcome.commit = control.commit(
+                git_repo, [c.path for c in rendering.pending], commit_message(subject, rendering, before)
+            )
+    raise JailgenError(f"push to {remote} rejected {MAX_PUSH_ATTEMPTS} times; giving up")

@@ -1,0 +1,77 @@
+"""Hiera data: data/common.yaml and one data/nodes/<certname>.yaml per host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.catalog import App, Catalog
+from generator.state import DeploymentState, Slots, owned_keys
+
+
+def common_data(catalog: Catalog) -> dict[str, Any]:
+    site, m = catalog.site, catalog.site.module
+    return {
+        f"{m}::freebsd_release": site.freebsd_release,
+        f"{m}::nginx_listen": site.nginx_listen,
+        f"{m}::nginx_port": site.nginx_port,
+        f"{m}::zfs_root": site.zfs_root,
+    }
+
+
+def common_owned_keys(module: str) -> tuple[str, ...]:
+    return tuple(f"{module}::{k}" for k in ("freebsd_release", "nginx_listen", "nginx_port", "zfs_root"))
+
+
+def _app_data(app: App, slots: Slots) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "domains": list(app.domains),
+        "test_domain": app.test_domain,
+        "source": app.source,
+        "command": list(app.command),
+        "port": app.port,
+        "environment": dict(app.environment),
+        "health": app.health,
+        "packages": list(app.packages),
+        "jail_params": dict(app.jail_params),
+    }
+    # an empty slot is left out rather than written as null
+    if slots.test:
+        data["test"] = slots.test
+    if slots.live:
+        data["live"] = slots.live
+    data["previous"] = list(slots.previous)
+    return data
+
+
+def node_data(catalog: Catalog, state: DeploymentState, certname: str) -> dict[str, Any]:
+    """The owned keys of one host's node file, in a fixed order."""
+    m = catalog.site.module
+    host = catalog.hosts[certname]
+    pool = catalog.pool_for(certname)
+    host_state = state.hosts[certname]
+    data: dict[str, Any] = {
+        f"{m}::platform": host.os,
+        f"{m}::jails_dir": host.jails_dir,
+        f"{m}::interface": pool.interface,
+        f"{m}::network": str(pool.network),
+        f"{m}::host_address": str(pool.host_address),
+    }
+    if host.os == "linux":
+        data[f"{m}::nginx_prefix"] = f"{catalog.site.linux_root}/nginx"
+    data[f"{m}::apps"] = {
+        app.name: _app_data(app, host_state.slots.get(app.name, Slots()))
+        for app in catalog.apps_on(certname)
+    }
+    data[f"{m}::jails"] = {
+        name: {
+            "ensure": jail.ensure,
+            "app": jail.app,
+            "revision": jail.revision,
+            "address": jail.address,
+        }
+        for name, jail in sorted(host_state.jails.items())
+    }
+    return data
+
+
+__all__ = ["common_data", "common_owned_keys", "node_data", "owned_keys"]

@@ -1,0 +1,136 @@
+"""The control repo: a git repository driven through GitPython."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from generator.errors import JailgenError
+from generator.files import write_atomic
+from generator.render.templates import render_folder
+
+DEFAULT_BRANCH = "production"
+FALLBACK_IDENTITY = ("jailgen", "jailgen@localhost")
+
+
+@dataclass(frozen=True)
+class InitResult:
+    path: Path
+    created: list[str]
+
+
+def init(path: Path, branch: str = DEFAULT_BRANCH) -> InitResult:
+    """Create a control repo skeleton; files that already exist are left alone."""
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / ".git").exists():
+        git.Repo.init(path, initial_branch=branch)
+    created = []
+    for rel, text in sorted(render_folder("control", {}).items()):
+        target = path / rel
+        if not target.exists():
+            write_atomic(target, text, executable=rel.endswith(".sh"))
+            created.append(rel)
+    repo = git.Repo(path)
+    if created:
+        repo.git.add("--", *created)
+        runner = git.Git(path)
+        runner.execute(
+            ["git", *_identity_args(repo), "commit", "-q", "-m", "Initialise the control repo", "--", *created]
+        )
+    return InitResult(path, created)
+
+
+def open_repo(path: Path) -> git.Repo:
+    try:
+        return git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise JailgenError(
+            f"{path} is not a control repo (run `jailgen init {path}` first)"
+        ) from exc
+
+
+def _identity_args(repo: git.Repo) -> list[str]:
+    reader = repo.config_reader()
+    name = reader.get_value("user", "name", default="")
+    email = reader.get_value("user", "email", default="")
+    args = []
+    if not name:
+        args += ["-c", f"user.name={FALLBACK_IDENTITY[0]}"]
+    if not email:
+        args += ["-c", f"user.email={FALLBACK_IDENTITY[1]}"]
+    return args
+
+
+def dirty_paths(repo: git.Repo, paths: Iterable[str]) -> list[str]:
+    """Files under `paths` with uncommitted changes (staged, unstaged or untracked)."""
+    if not repo.head.is_valid():
+        return []
+    output = repo.git.status("--porcelain", "--untracked-files=all", "--", *paths)
+    return sorted(line[3:] for line in output.splitlines() if line.strip())
+
+
+def commit(repo: git.Repo, paths: Iterable[str], message: str) -> str | None:
+    """Commit exactly `paths` (added, changed or deleted); None when nothing changed."""
+    paths = sorted(set(paths))
+    if not paths:
+        return None
+    repo.git.add("--all", "--", *paths)
+    if repo.head.is_valid() and not repo.index.diff("HEAD"):
+        return None
+    runner = git.Git(repo.working_tree_dir)
+    runner.execute(["git", *_identity_args(repo), "commit", "-q", "-m", message, "--", *paths])
+    return repo.head.commit.hexsha
+
+
+def head(repo: git.Repo) -> str | None:
+    return repo.head.commit.hexsha if repo.head.is_valid() else None
+
+
+def branch_name(repo: git.Repo) -> str:
+    return repo.active_branch.name
+
+
+class PushRejected(Exception):
+    pass
+
+
+def push(repo: git.Repo, remote: str = "origin") -> None:
+    branch = branch_name(repo)
+    try:
+        repo.git.push(remote, f"HEAD:refs/heads/{branch}")
+    except git.GitCommandError as exc:
+        text = f"{exc.stdout}\n{exc.stderr}"
+        if "rejected" in text or "non-fast-forward" in text or "fetch first" in text:
+            raise PushRejected(text) from exc
+        raise JailgenError(f"git push to {remote} failed: {exc.stderr.strip()}") from exc
+
+
+def catch_up(repo: git.Repo, own_commit: str | None, remote: str = "origin") -> None:
+    """After a rejected push: fetch, and put our branch on top of the remote's.
+
+    Our own render commit is dropped rather than rebased (the caller re-renders
+    from the fetched state, which may have moved addresses or slots); any other
+    local commits are rebased. A conflict there is the user's to resolve.
+    """
+    branch = branch_name(repo)
+    repo.git.fetch(remote, branch)
+    if own_commit is not None and head(repo) == own_commit:
+        repo.git.reset("--hard", "HEAD~1")
+    try:
+        repo.git.rebase(f"{remote}/{branch}")
+    except git.GitCommandError as exc:
+        repo.git.rebase("--abort")
+        raise JailgenError(
+            f"cannot rebase local commits onto {remote}/{branch}: {exc.stderr.strip()}"
+        ) from exc
+
+
+def clone_bare(source: Path, target: Path) -> None:
+    """A bare copy of a repo (used to give a control repo a remote)."""
+    if target.exists():
+        shutil.rmtree(target)
+    git.Repo.clone_from(str(source), str(target), bare=True)

@@ -1,0 +1,209 @@
+"""Deployment state: which release is in which slot, and which address each jail
+holds. It lives in the control repo's Hiera node files; this module reads it and
+computes the next state. Pure apart from `read_state`."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from generator import names, yamlio
+from generator.catalog import Catalog, Pool
+from generator.errors import JailgenError
+
+ENSURES = ("running", "stopped", "absent")
+
+
+@dataclass(frozen=True)
+class Jail:
+    """One jail on one host: a release of an app, and the address it holds for life."""
+
+    name: str
+    app: str
+    revision: str
+    address: str
+    ensure: str = "running"
+
+
+@dataclass(frozen=True)
+class Slots:
+    """Which jail serves the test domain, which serves live, which are kept for rollback."""
+
+    test: str | None = None
+    live: str | None = None
+    previous: tuple[str, ...] = ()
+
+    def referenced(self) -> list[str]:
+        return [n for n in (self.test, self.live, *self.previous) if n is not None]
+
+
+@dataclass
+class HostState:
+    certname: str
+    jails: dict[str, Jail] = field(default_factory=dict)
+    slots: dict[str, Slots] = field(default_factory=dict)
+
+
+@dataclass
+class DeploymentState:
+    hosts: dict[str, HostState] = field(default_factory=dict)
+
+    def slots_of(self, app: str) -> Slots | None:
+        """An app's slots: the same on each of its hosts; the first host that has them."""
+        for certname in sorted(self.hosts):
+            slots = self.hosts[certname].slots.get(app)
+            if slots is not None:
+                return slots
+        return None
+
+    def revision_of(self, jail: str) -> str | None:
+        for host in self.hosts.values():
+            if jail in host.jails:
+                return host.jails[jail].revision
+        return None
+
+
+class IpLedger:
+    """Addresses of one host's pool. An address is held by its jail as long as the
+    jail has an entry (running, stopped, retained, or absent until destroyed), and
+    new jails get the lowest free address, so allocation is deterministic and never
+    moves an existing jail."""
+
+    def __init__(self, certname: str, pool: Pool, jails: Iterable[Jail]) -> None:
+        self.certname = certname
+        self.pool = pool
+        self.used = {ipaddress.IPv4Address(j.address) for j in jails}
+        self.used.add(pool.host_address)
+        self._next = int(pool.network.network_address) + 2
+
+    def allocate(self) -> str:
+        last = int(self.pool.network.broadcast_address) - 1
+        candidate = self._next
+        while candidate <= last:
+            address = ipaddress.IPv4Address(candidate)
+            candidate += 1
+            if address not in self.used:
+                self.used.add(address)
+                self._next = candidate
+                return str(address)
+        raise JailgenError(
+            f"address pool {self.pool.network} of host {self.certname} is exhausted: "
+            f"{len(self.used) - 1} addresses are held by jails (free some by pruning "
+            "previous jails or widen site.pools)"
+        )
+
+
+def owned_keys(module: str) -> tuple[str, ...]:
+    """The Hiera keys jailgen owns in a node file."""
+    return tuple(
+        f"{module}::{key}"
+        for key in (
+            "platform",
+            "jails_dir",
+            "interface",
+            "network",
+            "host_address",
+            "nginx_prefix",
+            "apps",
+            "jails",
+        )
+    )
+
+
+def state_from_node_data(certname: str, module: str, data: Mapping[str, Any]) -> HostState:
+    """The state recorded in one node file's data (already parsed)."""
+    host = HostState(certname)
+    jails = data.get(f"{module}::jails") or {}
+    apps = data.get(f"{module}::apps") or {}
+    if not isinstance(jails, Mapping) or not isinstance(apps, Mapping):
+        raise JailgenError(f"data/nodes/{certname}.yaml: {module}::jails and ::apps must be mappings")
+    for name, entry in sorted(jails.items()):
+        try:
+            host.jails[name] = Jail(
+                name=str(name),
+                app=str(entry["app"]),
+                revision=str(entry["revision"]),
+                address=str(entry["address"]),
+                ensure=str(entry.get("ensure", "running")),
+            )
+        except (KeyError, TypeError) as exc:
+            raise JailgenError(
+                f"data/nodes/{certname}.yaml: {module}::jails.{name}: needs app, revision "
+                "and address"
+            ) from exc
+    for app, entry in sorted(apps.items()):
+        if not isinstance(entry, Mapping):
+            continue
+        host.slots[str(app)] = Slots(
+            test=entry.get("test") or None,
+            live=entry.get("live") or None,
+            previous=tuple(entry.get("previous") or ()),
+        )
+    return host
+
+
+def read_state(repo: Path, module: str) -> tuple[DeploymentState, dict[str, tuple[str, Any]]]:
+    """The state of every node file, with each file's text and parsed data (so the
+    renderer need not read them again)."""
+    state = DeploymentState()
+    files: dict[str, tuple[str, Any]] = {}
+    nodes = repo / "data" / "nodes"
+    if not nodes.is_dir():
+        return state, files
+    for path in sorted(nodes.glob("*.yaml")):
+        certname = path.name[: -len(".yaml")]
+        text = path.read_text(encoding="utf-8")
+        try:
+            data = yamlio.load_fast(text) or {}
+        except Exception as exc:
+            raise JailgenError(f"{path}: cannot parse: {exc}") from exc
+        if not isinstance(data, Mapping):
+            raise JailgenError(f"{path}: expected a mapping of Hiera keys")
+        files[f"data/nodes/{path.name}"] = (text, data)
+        state.hosts[certname] = state_from_node_data(certname, module, data)
+    return state, files
+
+
+def plan(catalog: Catalog, current: DeploymentState) -> DeploymentState:
+    """The next state for the catalog: slots carried over (or bootstrapped from an
+    app's `release`), previous jails trimmed to the retention, every referenced jail
+    running with an address, unreferenced jails marked absent (keeping their address
+    until Puppet has destroyed them)."""
+    result = DeploymentState()
+    keep = max(catalog.site.retention, 1)  # the last known-good is never pruned
+    for certname in sorted(catalog.hosts):
+        before = current.hosts.get(certname, HostState(certname))
+        host = HostState(certname)
+        for app in catalog.apps_on(certname):
+            slots = before.slots.get(app.name) or current.slots_of(app.name)
+            if slots is None:
+                slots = Slots(test=names.jail_name(app.name, app.release)) if app.release else Slots()
+            slots = replace(slots, previous=slots.previous[:keep])
+            host.slots[app.name] = slots
+        wanted: dict[str, tuple[str, str]] = {}
+        for app_name, slots in host.slots.items():
+            app = catalog.apps[app_name]
+            for jail in slots.referenced():
+                revision = before.jails[jail].revision if jail in before.jails else current.revision_of(jail)
+                if revision is None and app.release and jail == names.jail_name(app.name, app.release):
+                    revision = app.release
+                if revision is None:
+                    raise JailgenError(f"jail {jail} of app {app_name} has no known revision")
+                wanted[jail] = (app_name, revision)
+        for name, jail in sorted(before.jails.items()):
+            if name in wanted:
+                host.jails[name] = replace(jail, ensure="running")
+            else:
+                host.jails[name] = replace(jail, ensure="absent")
+        ledger = IpLedger(certname, catalog.pool_for(certname), before.jails.values())
+        for name, (app_name, revision) in sorted(wanted.items()):
+            if name not in host.jails:
+                host.jails[name] = Jail(name, app_name, revision, ledger.allocate())
+        result.hosts[certname] = host
+    # hosts no longer in the catalog keep their state untouched
+    for certname, host in current.hosts.items():
+        result.hosts.setdefault(certname, host)
+    return result

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from generator.catalog import load_catalog, parse_catalog
+from generator.errors import CatalogError
+from tests.conftest import FIXTURE_CATALOG, run_jailgen
+
+MINIMAL = """\
+site: {}
+hosts:
+  web1.example.net: {os: freebsd}
+apps:
+  shop:
+    hosts: [web1.example.net]
+    domains: [shop.example.com]
+    test_domain: shop.test.example.com
+    source: https://git.example.com/shop.git
+    run: {command: [bin/shop], port: 8000}
+"""
+
+
+def test_fixture_catalog_has_three_apps_on_two_hosts_at_least() -> None:
+    catalog = load_catalog(FIXTURE_CATALOG)
+    assert len(catalog.apps) >= 3
+    used_hosts = {h for app in catalog.apps.values() for h in app.hosts}
+    assert len(used_hosts) >= 2
+    assert {h.os for h in catalog.hosts.values()} == {"freebsd", "linux"}
+
+
+def test_fixture_catalog_documents_every_key() -> None:
+    text = FIXTURE_CATALOG.read_text()
+    for key in (
+        "module:", "freebsd_release:", "zfs:", "mountpoint:", "linux:", "pools:",
+        "interface:", "network:", "nginx:", "listen:", "port:", "retention:", "puppet:",
+        "mode:", "environment:", "hosts:", "os:", "jails_dir:", "domains:", "test_domain:",
+        "source:", "release:", "run:", "command:", "health:", "packages:", "jail:",
+    ):
+        assert key in text, key
+    assert text.count("#") > 40
+
+
+def test_validate_command_accepts_fixture() -> None:
+    result = run_jailgen("validate", str(FIXTURE_CATALOG))
+    assert result.returncode == 0, result.stderr
+    assert "ok (4 apps on 3 hosts)" in result.stdout
+
+
+def test_defaults() -> None:
+    catalog = parse_catalog(MINIMAL, "c.yaml")
+    app = catalog.apps["shop"]
+    assert app.health == "/up"
+    assert app.packages == ()
+    assert app.release is None
+    assert catalog.site.module == "jails"
+    assert catalog.site.retention == 2
+    assert catalog.site.puppet_mode == "local"
+    assert catalog.pool_for("web1.example.net").network == ipaddress.IPv4Network("172.16.0.0/12")
+    assert catalog.hosts["web1.example.net"].jails_dir == "/usr/local/jails"
+
+
+def test_catalog_objects_are_frozen() -> None:
+    catalog = parse_catalog(MINIMAL, "c.yaml")
+    with pytest.raises(AttributeError):
+        catalog.apps["shop"].port = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("needle", "replacement", "message"),
+    [
+        ("port: 8000", "port: true", "apps.shop.run.port: is a boolean (expected an integer)"),
+        ("[bin/shop]", "[]", "apps.shop.run.command: is empty"),
+        ("[shop.example.com]", "[]", "apps.shop.domains: is empty"),
+        ("[web1.example.net]", "[web1.example.net, web1.example.net]", "listed twice"),
+        ("shop.test.example.com", "localhost", "(expected a fully qualified domain name"),
+        ("site: {}", "site: []", "c.yaml:1:7: site: is a list (expected a mapping)"),
+        ("site: {}", "site: {retention: -1}", "site.retention: -1 is out of range"),
+        ("site: {}", "site: {pools: {linux: {interface: lo, network: 127.16.0.1/16}}}",
+         "site.pools.linux.network: invalid value '127.16.0.1/16'"),
+        ("site: {}", "site: {puppet: {mode: ssh}}", "expected one of: local, agent"),
+    ],
+)
+def test_single_problems(needle: str, replacement: str, message: str) -> None:
+    with pytest.raises(CatalogError) as info:
+        parse_catalog(MINIMAL.replace(needle, replacement, 1), "c.yaml")
+    assert message in str(info.value)
+
+
+def test_empty_catalog() -> None:
+    with pytest.raises(CatalogError) as info:
+        parse_catalog("", "c.yaml")
+    assert str(info.value) == "c.yaml:1:1: empty catalog (expected a mapping)"
