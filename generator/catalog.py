@@ -14,6 +14,7 @@ import yaml
 
 from generator import names
 from generator.errors import CatalogError, Problem
+from generator.gcpause import paused_gc
 
 OPERATING_SYSTEMS = ("freebsd", "linux")
 PUPPET_MODES = ("local", "agent")
@@ -84,8 +85,16 @@ class Catalog:
     hosts: dict[str, Host]
     apps: dict[str, App]
 
+    def __post_init__(self) -> None:
+        by_host: dict[str, list[App]] = {name: [] for name in self.hosts}
+        for name in sorted(self.apps):
+            for host in self.apps[name].hosts:
+                by_host.setdefault(host, []).append(self.apps[name])
+        object.__setattr__(self, "_by_host", by_host)
+
     def apps_on(self, certname: str) -> list[App]:
-        return [app for name, app in sorted(self.apps.items()) if certname in app.hosts]
+        """The apps of a host, sorted by name."""
+        return list(self._by_host.get(certname, ()))  # type: ignore[attr-defined]
 
     def pool_for(self, certname: str) -> Pool:
         return self.site.pools[self.hosts[certname].os]
@@ -236,6 +245,11 @@ def load_catalog(path: str | Path) -> Catalog:
 
 
 def parse_catalog(text: str, file: str) -> Catalog:
+    with paused_gc():
+        return _parse_catalog(text, file)
+
+
+def _parse_catalog(text: str, file: str) -> Catalog:
     try:
         root = yaml.compose(text, Loader=yaml.CSafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -440,11 +454,17 @@ def _read_hosts(r: _Reader, node: yaml.Node, site: Site | None) -> dict[str, Hos
             ok = False
             continue
         r.keys(value_node, sub, path, required=("os",), optional=("jails_dir",))
-        os_name = r.string(sub["os"][1], f"{path}.os", _one_of(OPERATING_SYSTEMS)) if "os" in sub else None
+        os_name = (
+            r.string(sub["os"][1], f"{path}.os", _one_of(OPERATING_SYSTEMS))
+            if "os" in sub
+            else None
+        )
         jails_dir = None
         if "jails_dir" in sub:
             jails_dir = r.string(
-                sub["jails_dir"][1], f"{path}.jails_dir", pattern(names.ABS_PATH, "an absolute path")
+                sub["jails_dir"][1],
+                f"{path}.jails_dir",
+                pattern(names.ABS_PATH, "an absolute path"),
             )
             if jails_dir is None:
                 ok = False
@@ -480,7 +500,12 @@ def _read_app(
     source = get(
         "source",
         lambda n, p: r.string(
-            n, p, pattern(names.GIT_SOURCE, "a git URL (https://, ssh://, file://, user@host:path) or an absolute path")
+            n,
+            p,
+            pattern(
+                names.GIT_SOURCE,
+                "a git URL (https://, ssh://, file://, user@host:path) or an absolute path",
+            ),
         ),
     )
     release = get(
@@ -504,7 +529,9 @@ def _read_app(
     if hosts is not None:
         for i, host in enumerate(hosts):
             if host in hosts[:i]:
-                r.error(fields["hosts"][1].value[i], f"{path}.hosts[{i}]", f"host {host!r} listed twice")
+                r.error(
+                    fields["hosts"][1].value[i], f"{path}.hosts[{i}]", f"host {host!r} listed twice"
+                )
         if not hosts:
             r.error(fields["hosts"][1], f"{path}.hosts", "is empty (expected at least one host)")
     if domains is not None and not domains:
@@ -546,7 +573,11 @@ def _read_run(
         else None
     )
     if command is not None and not command:
-        r.error(fields["command"][1], f"{path}.command", "is empty (expected the program and its arguments)")
+        r.error(
+            fields["command"][1],
+            f"{path}.command",
+            "is empty (expected the program and its arguments)",
+        )
         command = None
     port = r.integer(fields["port"][1], f"{path}.port", 1, 65535) if "port" in fields else None
     environment: list[tuple[str, str]] = []
@@ -563,8 +594,13 @@ def _read_run(
                 ok = False
                 continue
             value = value_node.value if isinstance(value_node, yaml.ScalarNode) else None
-            if isinstance(value_node, yaml.ScalarNode) and value_node.tag != "tag:yaml.org,2002:str":
-                value = str(r.scalar(value_node)).lower() if value_node.tag.endswith("bool") else value
+            if (
+                isinstance(value_node, yaml.ScalarNode)
+                and value_node.tag != "tag:yaml.org,2002:str"
+            ):
+                value = (
+                    str(r.scalar(value_node)).lower() if value_node.tag.endswith("bool") else value
+                )
             if value is None or not names.ENV_VALUE.match(value):
                 r.error(
                     value_node,
@@ -589,13 +625,23 @@ def _read_jail_params(
     for key, (key_node, value_node) in sorted(entries.items()):
         param_path = f"{path}.{key}"
         if not names.JAIL_PARAM.match(key):
-            r.error(key_node, param_path, "invalid jail parameter name (expected like allow.raw_sockets)")
+            r.error(
+                key_node,
+                param_path,
+                "invalid jail parameter name (expected like allow.raw_sockets)",
+            )
             continue
         if key in names.RESERVED_JAIL_PARAMS:
             r.error(key_node, param_path, "is set by jailgen (expected another jail(8) parameter)")
             continue
-        if not isinstance(value_node, yaml.ScalarNode) or value_node.tag.endswith(("null", "float")):
-            r.error(value_node, param_path, f"is {_kind(value_node)} (expected a boolean, integer or string)")
+        if not isinstance(value_node, yaml.ScalarNode) or value_node.tag.endswith(
+            ("null", "float")
+        ):
+            r.error(
+                value_node,
+                param_path,
+                f"is {_kind(value_node)} (expected a boolean, integer or string)",
+            )
             continue
         value = r.scalar(value_node)
         if isinstance(value, str) and not names.JAIL_PARAM_VALUE.match(value):

@@ -50,9 +50,7 @@ def main() -> None:
 def validate(catalog: Path) -> None:
     """Check a catalog; print every problem with FILE:LINE:COL."""
     parsed = load_catalog(catalog)
-    click.echo(
-        f"{catalog}: ok ({len(parsed.apps)} apps on {len(parsed.hosts)} hosts)"
-    )
+    click.echo(f"{catalog}: ok ({len(parsed.apps)} apps on {len(parsed.hosts)} hosts)")
 
 
 @main.command()
@@ -68,12 +66,19 @@ def init(directory: Path) -> None:
 
 @main.command()
 @click.argument("catalog", type=click.Path(path_type=Path))
-@click.option("--repo", "repo_path", required=True, type=click.Path(path_type=Path),
-              help="The control repo to write into.")
+@click.option(
+    "--repo",
+    "repo_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The control repo to write into.",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when something would change.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the unified diff of the changes.")
 @click.option("--commit", is_flag=True, help="Commit the changes to the control repo.")
-@click.option("--push", is_flag=True, help="Commit and push; on rejection fetch, rebase, re-render.")
+@click.option(
+    "--push", is_flag=True, help="Commit and push; on rejection fetch, rebase, re-render."
+)
 @click.option("--remote", default="origin", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @user_errors

@@ -39,7 +39,16 @@ def init(path: Path, branch: str = DEFAULT_BRANCH) -> InitResult:
         repo.git.add("--", *created)
         runner = git.Git(path)
         runner.execute(
-            ["git", *_identity_args(repo), "commit", "-q", "-m", "Initialise the control repo", "--", *created]
+            [
+                "git",
+                *_identity_args(repo),
+                "commit",
+                "-q",
+                "-m",
+                "Initialise the control repo",
+                "--",
+                *created,
+            ]
         )
     return InitResult(path, created)
 

@@ -119,7 +119,9 @@ def state_from_node_data(certname: str, module: str, data: Mapping[str, Any]) ->
     jails = data.get(f"{module}::jails") or {}
     apps = data.get(f"{module}::apps") or {}
     if not isinstance(jails, Mapping) or not isinstance(apps, Mapping):
-        raise JailgenError(f"data/nodes/{certname}.yaml: {module}::jails and ::apps must be mappings")
+        raise JailgenError(
+            f"data/nodes/{certname}.yaml: {module}::jails and ::apps must be mappings"
+        )
     for name, entry in sorted(jails.items()):
         try:
             host.jails[name] = Jail(
@@ -180,19 +182,29 @@ def plan(catalog: Catalog, current: DeploymentState) -> DeploymentState:
         for app in catalog.apps_on(certname):
             slots = before.slots.get(app.name) or current.slots_of(app.name)
             if slots is None:
-                slots = Slots(test=names.jail_name(app.name, app.release)) if app.release else Slots()
+                slots = (
+                    Slots(test=names.jail_name(app.name, app.release)) if app.release else Slots()
+                )
             slots = replace(slots, previous=slots.previous[:keep])
             host.slots[app.name] = slots
         wanted: dict[str, tuple[str, str]] = {}
         for app_name, slots in host.slots.items():
             app = catalog.apps[app_name]
-            for jail in slots.referenced():
-                revision = before.jails[jail].revision if jail in before.jails else current.revision_of(jail)
-                if revision is None and app.release and jail == names.jail_name(app.name, app.release):
+            for jail_name in slots.referenced():
+                revision = (
+                    before.jails[jail_name].revision
+                    if jail_name in before.jails
+                    else current.revision_of(jail_name)
+                )
+                if (
+                    revision is None
+                    and app.release
+                    and jail_name == names.jail_name(app.name, app.release)
+                ):
                     revision = app.release
                 if revision is None:
-                    raise JailgenError(f"jail {jail} of app {app_name} has no known revision")
-                wanted[jail] = (app_name, revision)
+                    raise JailgenError(f"jail {jail_name} of app {app_name} has no known revision")
+                wanted[jail_name] = (app_name, revision)
         for name, jail in sorted(before.jails.items()):
             if name in wanted:
                 host.jails[name] = replace(jail, ensure="running")

@@ -34,9 +34,8 @@ def _scalar(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     text = str(value)
-    if _PLAIN.match(text) and _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == (
-        "tag:yaml.org,2002:str"
-    ):
+    resolved = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    if _PLAIN.match(text) and resolved == "tag:yaml.org,2002:str":
         return text
     return json.dumps(text)
 
@@ -45,10 +44,7 @@ def _emit(value: Any, indent: int, out: list[str]) -> None:
     pad = " " * indent
     if isinstance(value, Mapping):
         for key, item in value.items():
-            if isinstance(item, Mapping) and item:
-                out.append(f"{pad}{_scalar(key)}:\n")
-                _emit(item, indent + 2, out)
-            elif isinstance(item, list | tuple) and item:
+            if (isinstance(item, Mapping) and item) or (isinstance(item, list | tuple) and item):
                 out.append(f"{pad}{_scalar(key)}:\n")
                 _emit(item, indent + 2, out)
             else:

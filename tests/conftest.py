@@ -17,7 +17,9 @@ JAILGEN = str(Path(os.sys.executable).parent / "jailgen")  # type: ignore[attr-d
 
 
 @pytest.fixture(autouse=True)
-def _hermetic_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _hermetic_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test reads or writes the real $HOME or the user's git config."""
     home = tmp_path_factory.mktemp("home")
     gitconfig = home / ".gitconfig"

@@ -33,10 +33,33 @@ def test_fixture_catalog_has_three_apps_on_two_hosts_at_least() -> None:
 def test_fixture_catalog_documents_every_key() -> None:
     text = FIXTURE_CATALOG.read_text()
     for key in (
-        "module:", "freebsd_release:", "zfs:", "mountpoint:", "linux:", "pools:",
-        "interface:", "network:", "nginx:", "listen:", "port:", "retention:", "puppet:",
-        "mode:", "environment:", "hosts:", "os:", "jails_dir:", "domains:", "test_domain:",
-        "source:", "release:", "run:", "command:", "health:", "packages:", "jail:",
+        "module:",
+        "freebsd_release:",
+        "zfs:",
+        "mountpoint:",
+        "linux:",
+        "pools:",
+        "interface:",
+        "network:",
+        "nginx:",
+        "listen:",
+        "port:",
+        "retention:",
+        "puppet:",
+        "mode:",
+        "environment:",
+        "hosts:",
+        "os:",
+        "jails_dir:",
+        "domains:",
+        "test_domain:",
+        "source:",
+        "release:",
+        "run:",
+        "command:",
+        "health:",
+        "packages:",
+        "jail:",
     ):
         assert key in text, key
     assert text.count("#") > 40
@@ -77,8 +100,11 @@ def test_catalog_objects_are_frozen() -> None:
         ("shop.test.example.com", "localhost", "(expected a fully qualified domain name"),
         ("site: {}", "site: []", "c.yaml:1:7: site: is a list (expected a mapping)"),
         ("site: {}", "site: {retention: -1}", "site.retention: -1 is out of range"),
-        ("site: {}", "site: {pools: {linux: {interface: lo, network: 127.16.0.1/16}}}",
-         "site.pools.linux.network: invalid value '127.16.0.1/16'"),
+        (
+            "site: {}",
+            "site: {pools: {linux: {interface: lo, network: 127.16.0.1/16}}}",
+            "site.pools.linux.network: invalid value '127.16.0.1/16'",
+        ),
         ("site: {}", "site: {puppet: {mode: ssh}}", "expected one of: local, agent"),
     ],
 )

@@ -61,7 +61,9 @@ def test_diff_prints_unified_diff(control_repo: Path, tmp_path: Path) -> None:
     catalog.write_text(FIXTURE_CATALOG.read_text().replace("port: 3000", "port: 3001"))
     code, out, _ = render(control_repo, "--check", "--diff", catalog=catalog)
     assert code == 1
-    assert "--- a/data/nodes/jail1.example.net.yaml\n+++ b/data/nodes/jail1.example.net.yaml\n" in out
+    assert (
+        "--- a/data/nodes/jail1.example.net.yaml\n+++ b/data/nodes/jail1.example.net.yaml\n" in out
+    )
     assert "-    port: 3000\n+    port: 3001\n" in out
 
 
@@ -71,9 +73,10 @@ def test_hand_edits_survive_byte_for_byte(control_repo: Path, tmp_path: Path) ->
     original = path.read_text()
     edited = (
         "# jail1: hand-maintained settings live here too\n"
-        + original.replace("---\n", "---\nntp::servers:   [ 'ntp1.example.net' ]  # ours\n", 1)
-        .replace("  blog:\n", "  blog:  # the blog (team web)\n", 1)
-        + "# site note at the end\nmotd::message: \"hello\"\n"
+        + original.replace(
+            "---\n", "---\nntp::servers:   [ 'ntp1.example.net' ]  # ours\n", 1
+        ).replace("  blog:\n", "  blog:  # the blog (team web)\n", 1)
+        + '# site note at the end\nmotd::message: "hello"\n'
     )
     path.write_text(edited)
     code, _, err = render(control_repo)
@@ -122,6 +125,7 @@ def test_removed_module_files_are_deleted(control_repo: Path) -> None:
     stray = control_repo / "site-modules/jails/manifests/stale.pp"
     stray.write_text("class jails::stale {}\n")
     code, out, _ = render(control_repo)
+    assert code == 0
     assert "delete site-modules/jails/manifests/stale.pp" in out
     assert not stray.exists()
 
@@ -164,4 +168,5 @@ def test_render_into_copy_is_identical(control_repo: Path, tmp_path: Path) -> No
     copy = tmp_path / "copy"
     shutil.copytree(control_repo, copy)
     code, out, _ = render(copy)
+    assert code == 0
     assert out == "nothing to change\n"

@@ -11,7 +11,8 @@ SHA = "%040x"
 
 def catalog_text(apps: list[str], network: str = "127.16.0.0/16", retention: int = 2) -> str:
     lines = [
-        f"site: {{retention: {retention}, pools: {{linux: {{interface: lo, network: {network}}}}}}}",
+        f"site: {{retention: {retention}, "
+        f"pools: {{linux: {{interface: lo, network: {network}}}}}}}",
         "hosts:",
         "  dev.example.net: {os: linux}",
         "apps:",
@@ -61,7 +62,9 @@ def test_adding_or_removing_an_app_never_moves_another_jail() -> None:
 def test_an_address_is_never_given_to_a_second_jail_while_the_first_exists() -> None:
     catalog = parse_catalog(catalog_text(["alpha"]), "c.yaml")
     host = HostState("dev.example.net")
-    host.jails["old_aaaaaaaaaaaa"] = Jail("old_aaaaaaaaaaaa", "old", "a" * 40, "127.16.0.2", "stopped")
+    host.jails["old_aaaaaaaaaaaa"] = Jail(
+        "old_aaaaaaaaaaaa", "old", "a" * 40, "127.16.0.2", "stopped"
+    )
     state = plan(catalog, DeploymentState({"dev.example.net": host}))
     assert addresses(state)["alpha_" + (SHA % 1)[:12]] == "127.16.0.3"
 
@@ -72,7 +75,9 @@ def test_pool_exhaustion_is_a_clear_error() -> None:
     for i in range(2, 7):
         name = f"x{i}_{'b' * 12}"
         host.jails[name] = Jail(name, f"x{i}", "b" * 40, f"127.16.0.{i}", "absent")
-    with pytest.raises(JailgenError, match=r"address pool 127.16.0.0/29 of host dev.example.net is exhausted"):
+    with pytest.raises(
+        JailgenError, match=r"address pool 127.16.0.0/29 of host dev.example.net is exhausted"
+    ):
         plan(catalog, DeploymentState({"dev.example.net": host}))
 
 
@@ -84,7 +89,9 @@ def test_retention_keeps_the_newest_previous_jails_and_marks_older_absent() -> N
     assert test is not None
     for i, name in enumerate(["alpha_111111111111", "alpha_222222222222"]):
         host.jails[name] = Jail(name, "alpha", f"{i + 1}" * 40, f"127.16.1.{i}")
-    host.slots["alpha"] = Slots(test=test, live=test, previous=("alpha_111111111111", "alpha_222222222222"))
+    host.slots["alpha"] = Slots(
+        test=test, live=test, previous=("alpha_111111111111", "alpha_222222222222")
+    )
     nxt = plan(catalog, state)
     jails = nxt.hosts["dev.example.net"].jails
     assert nxt.hosts["dev.example.net"].slots["alpha"].previous == ("alpha_111111111111",)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import files, repo as control
+from generator import files
+from generator import repo as control
 from generator.catalog import Catalog, load_catalog
 from generator.errors import JailgenError
 from generator.render.control_repo import Rendering, StateChange, owned_paths, render_repo
@@ -128,6 +129,8 @@ def render_catalog(
             outcome.changes = rendering.pending
             outcome.state = rendering.state
             outcome.commit = control.commit(
-                git_repo, [c.path for c in rendering.pending], commit_message(subject, rendering, before)
+                git_repo,
+                [c.path for c in rendering.pending],
+                commit_message(subject, rendering, before),
             )
     raise JailgenError(f"push to {remote} rejected {MAX_PUSH_ATTEMPTS} times; giving up")

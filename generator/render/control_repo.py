@@ -9,6 +9,7 @@ from typing import Any
 
 from generator import __version__, files, yamlio
 from generator.catalog import Catalog
+from generator.gcpause import paused_gc
 from generator.render import hiera
 from generator.render.templates import render_folder
 from generator.state import DeploymentState, owned_keys, plan, read_state
@@ -49,7 +50,9 @@ def render_module(catalog: Catalog) -> dict[str, str]:
     return rendered
 
 
-def _hiera_text(existing: tuple[str, Any] | None, owned: dict[str, Any], keys: tuple[str, ...]) -> str:
+def _hiera_text(
+    existing: tuple[str, Any] | None, owned: dict[str, Any], keys: tuple[str, ...]
+) -> str:
     canonical = yamlio.emit(owned)
     if existing is None:
         return canonical
@@ -62,11 +65,14 @@ def _hiera_text(existing: tuple[str, Any] | None, owned: dict[str, Any], keys: t
     return yamlio.merge(text, owned, keys)
 
 
-def render_repo(
-    catalog: Catalog, repo: Path, change: StateChange | None = None
-) -> Rendering:
+def render_repo(catalog: Catalog, repo: Path, change: StateChange | None = None) -> Rendering:
     """Compare what the control repo holds with what the catalog (and `change`, a
     workflow's edit of the deployment state) asks for; nothing is written here."""
+    with paused_gc():
+        return _render_repo(catalog, repo, change)
+
+
+def _render_repo(catalog: Catalog, repo: Path, change: StateChange | None) -> Rendering:
     current, node_files = read_state(repo, catalog.site.module)
     if change is not None:
         current = change(current)

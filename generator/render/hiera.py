@@ -19,7 +19,9 @@ def common_data(catalog: Catalog) -> dict[str, Any]:
 
 
 def common_owned_keys(module: str) -> tuple[str, ...]:
-    return tuple(f"{module}::{k}" for k in ("freebsd_release", "nginx_listen", "nginx_port", "zfs_root"))
+    return tuple(
+        f"{module}::{k}" for k in ("freebsd_release", "nginx_listen", "nginx_port", "zfs_root")
+    )
 
 
 def _app_data(app: App, slots: Slots) -> dict[str, Any]:
