@@ -11,12 +11,18 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 from generator import __version__
 from generator import repo as control
-from generator.catalog import load_catalog
+from generator.catalog import Catalog, load_catalog
 from generator.commands import render as render_cmd
+from generator.deploy import Deployer, Outcome
 from generator.errors import CatalogError, JailgenError
+from generator.puppet.local import LocalPuppet, LocalRunner
+from generator.status import status
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -119,3 +125,149 @@ def render(
             click.echo(change.diff(), nl=False)
     if check and outcome.changes:
         sys.exit(1)
+
+
+def _deployer(catalog_path: Path, repo: Path, workdir: Path | None, wait: float) -> Deployer:
+    catalog = load_catalog(catalog_path)
+    git_repo = control.open_repo(repo)
+    push = any(r.name == "origin" for r in git_repo.remotes)
+    return Deployer(catalog, repo, runner_for(catalog, workdir), push=push, lock_wait_s=wait)
+
+
+def runner_for(catalog: Catalog, workdir: Path | None) -> LocalRunner:
+    if catalog.site.puppet_mode != "local":
+        raise JailgenError(
+            f"{catalog.path}: site.puppet.mode {catalog.site.puppet_mode!r} is not available "
+            "here yet (use local)"
+        )
+    return LocalRunner(LocalPuppet(workdir or Path(catalog.site.linux_root) / "puppet"))
+
+
+def deploy_options(func: Callable[P, R]) -> Callable[P, R]:
+    options = [
+        click.option(
+            "-c",
+            "--catalog",
+            "catalog_path",
+            envvar="JAILGEN_CATALOG",
+            default="catalog.yaml",
+            show_default=True,
+            type=click.Path(path_type=Path),
+            help="The catalog (or $JAILGEN_CATALOG).",
+        ),
+        click.option(
+            "-r",
+            "--repo",
+            "repo",
+            envvar="JAILGEN_REPO",
+            required=True,
+            type=click.Path(path_type=Path),
+            help="The control repo (or $JAILGEN_REPO).",
+        ),
+        click.option(
+            "--workdir",
+            envvar="JAILGEN_WORKDIR",
+            type=click.Path(path_type=Path),
+            help="Where local Puppet keeps its state (default <site.linux.root>/puppet).",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _print_outcome(outcome: Outcome, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(outcome.to_json(), indent=2, sort_keys=True))
+    else:
+        verdict = "ok" if outcome.ok else f"FAILED at {outcome.step}"
+        click.echo(f"{outcome.action} {outcome.app}: {verdict}")
+        if outcome.commit:
+            click.echo(f"  commit   {outcome.commit}")
+        for key in ("test", "live"):
+            if outcome.slots.get(key):
+                click.echo(f"  {key:<8} {outcome.slots[key]}")
+        if outcome.slots.get("previous"):
+            click.echo(f"  previous {', '.join(outcome.slots['previous'])}")
+        for report in outcome.reports:
+            click.echo(f"  puppet   {report.host}: {report.summary()}")
+        for check in outcome.checks:
+            mark = "ok  " if check.ok else "FAIL"
+            click.echo(f"  {mark}     {check.host}: {check.what}: {check.detail}")
+        if outcome.reverted_by:
+            click.echo(f"  reverted by {outcome.reverted_by}: live serves what it served before")
+        if not outcome.ok:
+            click.echo(f"jailgen: {outcome.action} failed: {outcome.message}", err=True)
+    if not outcome.ok:
+        sys.exit(1)
+
+
+@main.command("test")
+@click.argument("app")
+@click.argument("revision")
+@deploy_options
+@click.option("--wait", default=0.0, help="Seconds to wait for the app's lock.")
+@user_errors
+def test_command(
+    app: str,
+    revision: str,
+    catalog_path: Path,
+    repo: Path,
+    workdir: Path | None,
+    as_json: bool,
+    wait: float,
+) -> None:
+    """QA: put release REVISION of APP on its test domain."""
+    _print_outcome(_deployer(catalog_path, repo, workdir, wait).test(app, revision), as_json)
+
+
+@main.command()
+@click.argument("app")
+@deploy_options
+@click.option("--wait", default=0.0, help="Seconds to wait for the app's lock.")
+@user_errors
+def promote(
+    app: str, catalog_path: Path, repo: Path, workdir: Path | None, as_json: bool, wait: float
+) -> None:
+    """Release manager: move live to the (healthy) jail under test."""
+    _print_outcome(_deployer(catalog_path, repo, workdir, wait).promote(app), as_json)
+
+
+@main.command()
+@click.argument("app")
+@deploy_options
+@click.option("--wait", default=0.0, help="Seconds to wait for the app's lock.")
+@user_errors
+def rollback(
+    app: str, catalog_path: Path, repo: Path, workdir: Path | None, as_json: bool, wait: float
+) -> None:
+    """Move live back to the newest previous jail, once it is found healthy."""
+    _print_outcome(_deployer(catalog_path, repo, workdir, wait).rollback(app), as_json)
+
+
+@main.command("status")
+@click.argument("app", required=False)
+@deploy_options
+@user_errors
+def status_command(
+    app: str | None, catalog_path: Path, repo: Path, workdir: Path | None, as_json: bool
+) -> None:
+    """Per app and host: test, live and previous jails, health, converged commit."""
+    catalog = load_catalog(catalog_path)
+    rows = status(catalog, repo, runner_for(catalog, workdir).puppet, app)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in rows], indent=2, sort_keys=True))
+        return
+    table = Table(box=box.SIMPLE)
+    for column in ("app", "host", "slot", "jail", "address", "health", "converged"):
+        table.add_column(column)
+    for row in rows:
+        converged = (row.converged or row.last_run or "never run")[:12]
+        if not row.jails:
+            table.add_row(row.app, row.host, "-", "-", "-", "-", converged)
+        for jail in row.jails:
+            table.add_row(
+                row.app, row.host, jail.slot, jail.name, jail.address, jail.health, converged
+            )
+    Console(width=160).print(table)

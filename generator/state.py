@@ -205,12 +205,11 @@ def plan(catalog: Catalog, current: DeploymentState) -> DeploymentState:
                 if revision is None:
                     raise JailgenError(f"jail {jail_name} of app {app_name} has no known revision")
                 wanted[jail_name] = (app_name, revision)
-        for name, jail in sorted(before.jails.items()):
-            if name in wanted:
-                host.jails[name] = replace(jail, ensure="running")
-            else:
-                host.jails[name] = replace(jail, ensure="absent")
-        ledger = IpLedger(certname, catalog.pool_for(certname), before.jails.values())
+        held = [j for j in before.jails.values() if j.address]
+        for jail in held:
+            ensure = "running" if jail.name in wanted else "absent"
+            host.jails[jail.name] = replace(jail, ensure=ensure)
+        ledger = IpLedger(certname, catalog.pool_for(certname), held)
         for name, (app_name, revision) in sorted(wanted.items()):
             if name not in host.jails:
                 host.jails[name] = Jail(name, app_name, revision, ledger.allocate())
@@ -218,4 +217,70 @@ def plan(catalog: Catalog, current: DeploymentState) -> DeploymentState:
     # hosts no longer in the catalog keep their state untouched
     for certname, host in current.hosts.items():
         result.hosts.setdefault(certname, host)
+    return result
+
+
+# Workflow edits of the state. Each returns a new state; `plan` then allocates
+# addresses and marks jails that left every slot as absent.
+
+
+def _edit_slots(
+    state: DeploymentState, hosts: Iterable[str], app: str, slots: Slots
+) -> DeploymentState:
+    result = DeploymentState(
+        {k: replace(v, jails=dict(v.jails), slots=dict(v.slots)) for k, v in state.hosts.items()}
+    )
+    for certname in hosts:
+        host = result.hosts.setdefault(certname, HostState(certname))
+        host.slots[app] = slots
+    return result
+
+
+def with_test_release(
+    state: DeploymentState, catalog: Catalog, app: str, revision: str
+) -> DeploymentState:
+    """QA: the release `revision` of `app` goes into the test slot."""
+    hosts = catalog.apps[app].hosts
+    name = names.jail_name(app, revision)
+    slots = state.slots_of(app) or Slots()
+    result = _edit_slots(state, hosts, app, replace(slots, test=name))
+    for certname in hosts:
+        jails = result.hosts[certname].jails
+        if name not in jails:
+            jails[name] = Jail(name, app, revision, address="")
+    return result
+
+
+def promoted(state: DeploymentState, catalog: Catalog, app: str) -> DeploymentState:
+    """Release manager: live moves to the test jail; the former live is kept first
+    among the previous jails."""
+    slots = state.slots_of(app)
+    if slots is None or slots.test is None:
+        raise JailgenError(f"{app} has no release in its test slot to promote")
+    if slots.live == slots.test:
+        raise JailgenError(f"{app}: {slots.test} is already live")
+    previous = tuple(n for n in (slots.live, *slots.previous) if n and n != slots.test)
+    return _edit_slots(state, catalog.apps[app].hosts, app, Slots(slots.test, slots.test, previous))
+
+
+def rolled_back(state: DeploymentState, catalog: Catalog, app: str) -> DeploymentState:
+    """Live moves back to the newest previous jail; the former live becomes previous."""
+    slots = state.slots_of(app)
+    if slots is None or not slots.previous:
+        raise JailgenError(f"{app} has no previous release to roll back to")
+    target, rest = slots.previous[0], slots.previous[1:]
+    previous = tuple(n for n in (slots.live, *rest) if n and n != target)
+    return _edit_slots(state, catalog.apps[app].hosts, app, Slots(slots.test, target, previous))
+
+
+def forget_destroyed(state: DeploymentState, converged: Iterable[str]) -> DeploymentState:
+    """Drop absent jails from hosts whose last run applied them (they are gone), so
+    their addresses return to the pool."""
+    done = set(converged)
+    result = DeploymentState()
+    for certname, host in state.hosts.items():
+        jails = host.jails
+        if certname in done:
+            jails = {n: j for n, j in jails.items() if j.ensure != "absent"}
+        result.hosts[certname] = replace(host, jails=dict(jails), slots=dict(host.slots))
     return result

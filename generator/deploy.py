@@ -1,0 +1,324 @@
+"""The workflows: `test` (QA), `promote` and `rollback` (release managers).
+
+Each one: take the app's lock, check preconditions, edit the deployment state,
+render and commit (and push), run Puppet on the app's hosts and verify the run
+reports, then check the routes through NGINX. A failure after the commit of a
+promotion or rollback is undone by reverting that commit and running Puppet
+again, so live keeps serving what it served before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from generator import http, names
+from generator import repo as control
+from generator.catalog import App, Catalog
+from generator.commands.render import render_catalog
+from generator.errors import JailgenError
+from generator.lock import app_lock
+from generator.puppet.report import RunReport
+from generator.state import (
+    DeploymentState,
+    forget_destroyed,
+    promoted,
+    read_state,
+    rolled_back,
+    with_test_release,
+)
+
+
+class PuppetRunner(Protocol):
+    def run(self, repo: Path, environment: str, hosts: list[str]) -> list[RunReport]: ...
+
+    def converged(self, hosts: list[str], commit: str | None) -> list[str]: ...
+
+
+@dataclass
+class Check:
+    host: str
+    what: str
+    ok: bool
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.host, "what": self.what, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass
+class Outcome:
+    action: str
+    app: str
+    ok: bool = False
+    step: str | None = None
+    message: str = ""
+    commit: str | None = None
+    reverted_by: str | None = None
+    reports: list[RunReport] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    slots: dict[str, Any] = field(default_factory=dict)
+
+    def fail(self, step: str, message: str) -> Outcome:
+        self.ok, self.step, self.message = False, step, message
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "app": self.app,
+            "ok": self.ok,
+            "failed_step": self.step,
+            "message": self.message,
+            "commit": self.commit,
+            "reverted_by": self.reverted_by,
+            "slots": self.slots,
+            "reports": [r.to_json() for r in self.reports],
+            "checks": [c.to_json() for c in self.checks],
+            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+@dataclass
+class Deployer:
+    catalog: Catalog
+    repo: Path
+    runner: PuppetRunner
+    push: bool = False
+    lock_wait_s: float = 0.0
+    check_timeout_s: float = 20.0
+
+    @property
+    def lock_dir(self) -> Path:
+        return self.repo / ".git" / "jailgen" / "locks"
+
+    def app(self, name: str) -> App:
+        if name not in self.catalog.apps:
+            known = ", ".join(sorted(self.catalog.apps))
+            raise JailgenError(f"no app named {name!r} in {self.catalog.path} (apps: {known})")
+        return self.catalog.apps[name]
+
+    # -- workflows ---------------------------------------------------------
+
+    def test(self, app_name: str, revision: str) -> Outcome:
+        app = self.app(app_name)
+        revision = resolve_revision(app, revision)
+        outcome = Outcome("test", app_name)
+        with self._locked(app_name, f"jailgen test {app_name} {revision[:12]}"):
+            change = self._with_cleanup(
+                lambda s: with_test_release(s, self.catalog, app_name, revision), app
+            )
+            subject = f"{app_name}: test release {revision[:12]}"
+            if not self._apply(outcome, app, change, subject):
+                return outcome
+            self._verify(outcome, app)
+        return outcome
+
+    def promote(self, app_name: str) -> Outcome:
+        app = self.app(app_name)
+        outcome = Outcome("promote", app_name)
+        with self._locked(app_name, f"jailgen promote {app_name}"):
+            state, _ = read_state(self.repo, self.catalog.site.module)
+            slots = state.slots_of(app_name)
+            if slots is None or slots.test is None:
+                return outcome.fail("precheck", f"{app_name} has no release under test")
+            revision = state.revision_of(slots.test) or ""
+            started = time.monotonic()
+            for host in app.hosts:
+                check = self._check_route(host, app.test_domain, app.health, revision, "test")
+                outcome.checks.append(check)
+            outcome.timings["precheck"] = time.monotonic() - started
+            failed = [c for c in outcome.checks if not c.ok]
+            if failed:
+                return outcome.fail(
+                    "health check",
+                    f"refusing to promote {slots.test}: its test route is not healthy: "
+                    + "; ".join(f"{c.host}: {c.detail}" for c in failed),
+                )
+            outcome.checks.clear()
+            change = self._with_cleanup(lambda s: promoted(s, self.catalog, app_name), app)
+            if self._apply(outcome, app, change, f"{app_name}: promote {slots.test} to live"):
+                self._verify(outcome, app)
+            if not outcome.ok and outcome.commit:
+                self._revert(outcome, app)
+        return outcome
+
+    def rollback(self, app_name: str) -> Outcome:
+        app = self.app(app_name)
+        outcome = Outcome("rollback", app_name)
+        with self._locked(app_name, f"jailgen rollback {app_name}"):
+            state, _ = read_state(self.repo, self.catalog.site.module)
+            slots = state.slots_of(app_name)
+            if slots is None or not slots.previous:
+                return outcome.fail("precheck", f"{app_name} has no previous release")
+            target = slots.previous[0]
+            for host in app.hosts:
+                jail = state.hosts[host].jails.get(target) if host in state.hosts else None
+                if jail is None:
+                    outcome.checks.append(Check(host, f"{target} health", False, "no such jail"))
+                    continue
+                answer = http.get(jail.address, app.port, app.health, timeout=5)
+                outcome.checks.append(
+                    Check(host, f"{target} health", answer.status == 200, answer.describe())
+                )
+            failed = [c for c in outcome.checks if not c.ok]
+            if failed:
+                return outcome.fail(
+                    "health check",
+                    f"refusing to roll back to {target}: it is not healthy: "
+                    + "; ".join(f"{c.host}: {c.detail}" for c in failed),
+                )
+            outcome.checks.clear()
+            change = self._with_cleanup(lambda s: rolled_back(s, self.catalog, app_name), app)
+            if self._apply(outcome, app, change, f"{app_name}: roll back live to {target}"):
+                self._verify(outcome, app)
+            if not outcome.ok and outcome.commit:
+                self._revert(outcome, app)
+        return outcome
+
+    # -- steps -------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self, app: str, command: str) -> Iterator[None]:
+        with app_lock(self.lock_dir, app, command, wait_s=self.lock_wait_s):
+            yield
+
+    def _with_cleanup(
+        self, change: Callable[[DeploymentState], DeploymentState], app: App
+    ) -> Callable[[DeploymentState], DeploymentState]:
+        """Also forget jails that the hosts' last runs have destroyed."""
+        git_repo = control.open_repo(self.repo)
+        converged = self.runner.converged(sorted(self.catalog.hosts), control.head(git_repo))
+        return lambda state: change(forget_destroyed(state, converged))
+
+    def _apply(
+        self,
+        outcome: Outcome,
+        app: App,
+        change: Callable[[DeploymentState], DeploymentState],
+        subject: str,
+    ) -> bool:
+        started = time.monotonic()
+        try:
+            rendered = render_catalog(
+                self.catalog, self.repo, commit=True, push=self.push, change=change, subject=subject
+            )
+        except JailgenError as exc:
+            outcome.fail("render/commit", str(exc))
+            return False
+        finally:
+            outcome.timings["render_commit"] = time.monotonic() - started
+        outcome.commit = rendered.commit
+        if rendered.state is not None:
+            slots = rendered.state.slots_of(app.name)
+            if slots is not None:
+                outcome.slots = {
+                    "test": slots.test,
+                    "live": slots.live,
+                    "previous": list(slots.previous),
+                }
+        return self._run_puppet(outcome, app)
+
+    def _run_puppet(self, outcome: Outcome, app: App) -> bool:
+        head = control.head(control.open_repo(self.repo))
+        started = time.monotonic()
+        reports = self.runner.run(self.repo, self.catalog.site.puppet_environment, list(app.hosts))
+        outcome.timings["puppet"] = outcome.timings.get("puppet", 0.0) + time.monotonic() - started
+        outcome.reports = reports
+        for report in reports:
+            if not report.ok:
+                return not outcome.fail("puppet run", f"{report.host}: {report.summary()}")
+            if report.configuration_version != head:
+                return not outcome.fail(
+                    "puppet run",
+                    f"{report.host}: applied configuration {report.configuration_version}, "
+                    f"expected commit {head}",
+                )
+        return True
+
+    def _verify(self, outcome: Outcome, app: App) -> None:
+        started = time.monotonic()
+        state, _ = read_state(self.repo, self.catalog.site.module)
+        slots = state.slots_of(app.name)
+        assert slots is not None
+        for host in app.hosts:
+            if slots.test:
+                revision = state.revision_of(slots.test) or ""
+                outcome.checks.append(
+                    self._check_route(host, app.test_domain, app.health, revision, "test")
+                )
+            if slots.live:
+                revision = state.revision_of(slots.live) or ""
+                for domain in app.domains:
+                    outcome.checks.append(
+                        self._check_route(host, domain, app.health, revision, "live")
+                    )
+        outcome.timings["verify"] = time.monotonic() - started
+        failed = [c for c in outcome.checks if not c.ok]
+        if failed:
+            outcome.fail(
+                "route check", "; ".join(f"{c.host}: {c.what}: {c.detail}" for c in failed)
+            )
+        else:
+            outcome.ok = True
+
+    def _check_route(self, host: str, domain: str, health: str, revision: str, slot: str) -> Check:
+        """Through NGINX with the domain's Host header: `/` names the revision and
+        the health path answers 200. Retried until the check timeout: a reload
+        takes effect as the new workers start."""
+        address, port = self.nginx_endpoint(host)
+        deadline = time.monotonic() + self.check_timeout_s
+        while True:
+            root = http.get(address, port, "/", host=domain)
+            up = http.get(address, port, health, host=domain)
+            ok = root.status == 200 and revision in root.body and up.status == 200
+            if ok or time.monotonic() >= deadline:
+                detail = (
+                    f"serves {revision[:12]}, {health} answers 200"
+                    if ok
+                    else f"/ -> {root.describe()}, {health} -> {up.describe()} "
+                    f"(expected {revision[:12]} and 200)"
+                )
+                return Check(host, f"{slot} {domain}", ok, detail)
+            time.sleep(0.25)
+
+    def nginx_endpoint(self, host: str) -> tuple[str, int]:
+        return self.catalog.site.nginx_listen, self.catalog.site.nginx_port
+
+    def _revert(self, outcome: Outcome, app: App) -> None:
+        """Undo our commit and converge again, so live is what it was."""
+        assert outcome.commit is not None
+        git_repo = control.open_repo(self.repo)
+        git_repo.git.revert("--no-edit", outcome.commit)
+        outcome.reverted_by = control.head(git_repo)
+        if self.push:
+            control.push(git_repo)
+        saved = (outcome.step, outcome.message, outcome.reports)
+        self._run_puppet(outcome, app)
+        outcome.step, outcome.message = saved[0], saved[1]
+        outcome.ok = False
+        outcome.reports = saved[2] + outcome.reports
+
+
+def resolve_revision(app: App, revision: str) -> str:
+    """A full commit id; a short one is resolved in a local source repository."""
+    revision = revision.strip().lower()
+    if names.SHA.match(revision):
+        return revision
+    if not (4 <= len(revision) < 40 and all(c in "0123456789abcdef" for c in revision)):
+        raise JailgenError(f"{revision!r} is not a git commit id (expected hex digits)")
+    source = app.source.removeprefix("file://")
+    if not source.startswith("/"):
+        raise JailgenError(f"{app.name}: give the full 40-hex commit id ({app.source} is remote)")
+    import git
+
+    try:
+        full: str = git.Repo(source).git.rev_parse("--verify", f"{revision}^{{commit}}")
+    except (git.GitCommandError, git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:
+        raise JailgenError(f"{app.name}: {revision} is not a commit of {app.source}") from exc
+    return full.strip()

@@ -1,0 +1,30 @@
+"""Active checks over HTTP: through NGINX with a Host header, or straight to a jail."""
+
+from __future__ import annotations
+
+import http.client
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: str
+    error: str | None = None
+
+    def describe(self) -> str:
+        return self.error or f"HTTP {self.status}: {self.body.strip()[:80]!r}"
+
+
+def get(
+    address: str, port: int, path: str, host: str | None = None, timeout: float = 5.0
+) -> Answer:
+    connection = http.client.HTTPConnection(address, port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers={"Host": host or address, "Connection": "close"})
+        response = connection.getresponse()
+        return Answer(response.status, response.read(65536).decode("utf-8", "replace"))
+    except (TimeoutError, OSError, http.client.HTTPException) as exc:
+        return Answer(0, "", f"{type(exc).__name__}: {exc}")
+    finally:
+        connection.close()

@@ -1,0 +1,1 @@
+"""Running Puppet and reading what it did."""

@@ -1,0 +1,109 @@
+"""Masterless Puppet on this machine: `puppet apply` of the control repo."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.puppet.report import RunReport, read_report
+
+
+@dataclass(frozen=True)
+class LocalPuppet:
+    """Runs `puppet apply` with its own confdir, vardir and environment path under
+    `workdir`, so it never touches the system's Puppet settings."""
+
+    workdir: Path
+    puppet: str = "puppet"
+
+    def host_dir(self, certname: str) -> Path:
+        return self.workdir / "hosts" / certname
+
+    def report_path(self, certname: str) -> Path:
+        return self.host_dir(certname) / "last_run_report.yaml"
+
+    def apply_argv(self, environment_dir: Path, environment: str, certname: str) -> list[str]:
+        """The exact command line of one run (pure: no I/O)."""
+        base = self.host_dir(certname)
+        return [
+            self.puppet,
+            "apply",
+            "--detailed-exitcodes",
+            "--color=false",
+            f"--certname={certname}",
+            f"--environmentpath={environment_dir}",
+            f"--environment={environment}",
+            f"--confdir={base / 'etc'}",
+            f"--vardir={base / 'var'}",
+            f"--codedir={base / 'code'}",
+            f"--logdir={base / 'log'}",
+            f"--rundir={base / 'run'}",
+            f"--lastrunreport={self.report_path(certname)}",
+            f"--lastrunfile={base / 'last_run_summary.yaml'}",
+            str(environment_dir / environment / "manifests" / "site.pp"),
+        ]
+
+    def environment_dir(self, repo: Path, environment: str) -> Path:
+        """An environment path whose `environment` entry is the control repo."""
+        envdir = self.workdir / "environments"
+        envdir.mkdir(parents=True, exist_ok=True)
+        link = envdir / environment
+        target = repo.resolve()
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            return envdir
+        tmp = envdir / f".{environment}.new"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(target)
+        os.replace(tmp, link)
+        return envdir
+
+    def apply(self, repo: Path, environment: str, certname: str) -> RunReport:
+        envdir = self.environment_dir(repo, environment)
+        report = self.report_path(certname)
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.unlink(missing_ok=True)
+        start = time.monotonic()
+        result = subprocess.run(
+            self.apply_argv(envdir, environment, certname),
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        parsed = read_report(report, result.returncode, certname, result.stderr)
+        parsed.duration_s = time.monotonic() - start
+        return parsed
+
+    def last_report(self, certname: str) -> RunReport | None:
+        path = self.report_path(certname)
+        if not path.is_file():
+            return None
+        return read_report(path, 0, certname, "")
+
+
+@dataclass(frozen=True)
+class LocalRunner:
+    """Local mode: every host of the run is this machine under its own certname,
+    applied one after the other (they share the machine's Puppet and NGINX)."""
+
+    puppet: LocalPuppet
+
+    def run(self, repo: Path, environment: str, hosts: list[str]) -> list[RunReport]:
+        reports = []
+        for certname in hosts:
+            report = self.puppet.apply(repo, environment, certname)
+            reports.append(report)
+            if not report.ok:
+                break  # the canary failed: leave the other hosts as they are
+        return reports
+
+    def converged(self, hosts: list[str], commit: str | None) -> list[str]:
+        done = []
+        for certname in hosts:
+            report = self.puppet.last_report(certname)
+            if report is not None and report.ok and report.configuration_version == commit:
+                done.append(certname)
+        return done
