@@ -3,13 +3,13 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test bench reference clean
 
 setup:
 	@scripts/setup.sh
 
 demo: setup
-	@$(PY) -m generator.demo
+	@$(VENV)/bin/jailgen demo
 
 test: setup
 	$(VENV)/bin/ruff check generator tests bench
@@ -22,3 +22,6 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+reference: setup
+	$(PY) scripts/render_reference.py

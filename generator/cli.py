@@ -181,26 +181,30 @@ def _print_outcome(outcome: Outcome, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2, sort_keys=True))
     else:
-        verdict = "ok" if outcome.ok else f"FAILED at {outcome.step}"
-        click.echo(f"{outcome.action} {outcome.app}: {verdict}")
-        if outcome.commit:
-            click.echo(f"  commit   {outcome.commit}")
-        for key in ("test", "live"):
-            if outcome.slots.get(key):
-                click.echo(f"  {key:<8} {outcome.slots[key]}")
-        if outcome.slots.get("previous"):
-            click.echo(f"  previous {', '.join(outcome.slots['previous'])}")
-        for report in outcome.reports:
-            click.echo(f"  puppet   {report.host}: {report.summary()}")
-        for check in outcome.checks:
-            mark = "ok  " if check.ok else "FAIL"
-            click.echo(f"  {mark}     {check.host}: {check.what}: {check.detail}")
-        if outcome.reverted_by:
-            click.echo(f"  reverted by {outcome.reverted_by}: live serves what it served before")
-        if not outcome.ok:
-            click.echo(f"jailgen: {outcome.action} failed: {outcome.message}", err=True)
+        _print_outcome_text(outcome)
     if not outcome.ok:
         sys.exit(1)
+
+
+def _print_outcome_text(outcome: Outcome) -> None:
+    verdict = "ok" if outcome.ok else f"FAILED at {outcome.step}"
+    click.echo(f"{outcome.action} {outcome.app}: {verdict}")
+    if outcome.commit:
+        click.echo(f"  commit   {outcome.commit}")
+    for key in ("test", "live"):
+        if outcome.slots.get(key):
+            click.echo(f"  {key:<8} {outcome.slots[key]}")
+    if outcome.slots.get("previous"):
+        click.echo(f"  previous {', '.join(outcome.slots['previous'])}")
+    for report in outcome.reports:
+        click.echo(f"  puppet   {report.host}: {report.summary()}")
+    for check in outcome.checks:
+        mark = "ok  " if check.ok else "FAIL"
+        click.echo(f"  {mark}     {check.host}: {check.what}: {check.detail}")
+    if outcome.reverted_by:
+        click.echo(f"  reverted by {outcome.reverted_by}: live serves what it served before")
+    if not outcome.ok:
+        click.echo(f"jailgen: {outcome.action} failed: {outcome.message}", err=True)
 
 
 @main.command("test")
@@ -271,3 +275,41 @@ def status_command(
                 row.app, row.host, jail.slot, jail.name, jail.address, jail.health, converged
             )
     Console(width=160).print(table)
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "base",
+    default="demo",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where the demo keeps everything.",
+)
+@click.option("--stop", "stop_only", is_flag=True, help="Stop what an earlier demo left running.")
+@user_errors
+def demo(base: Path, stop_only: bool) -> None:
+    """Run the whole flow here: control repo, test jail, promotion, status."""
+    from generator import demo as demo_flow
+
+    paths = demo_flow.DemoPaths(base.resolve())
+    if stop_only:
+        stopped = demo_flow.stop(paths)
+        for process in stopped:
+            click.echo(f"stopped {process.what} (pid {process.pid})")
+        click.echo("nothing was running" if not stopped else "demo stopped")
+        return
+    catalog, outcomes = demo_flow.run(base, click.echo)
+    for outcome in outcomes:
+        _print_outcome_text(outcome)
+    if not all(o.ok for o in outcomes):
+        sys.exit(1)
+    click.echo("\nTry it:")
+    for line in demo_flow.describe_urls(catalog):
+        click.echo(f"  {line}")
+    click.echo("\n" + demo_flow.show_status(paths))
+    click.echo("Left running (stop them with `jailgen demo --stop`):")
+    from generator import local_processes
+
+    for process in local_processes.running(paths.jails_dir, paths.nginx_prefix):
+        click.echo(f"  pid {process.pid}: {process.what}")

@@ -33,7 +33,19 @@ GIT_SOURCE = re.compile(
 
 # jail(8) parameters jailgen sets itself; the catalog may not override them.
 RESERVED_JAIL_PARAMS = frozenset(
-    {"name", "path", "host.hostname", "interface", "ip4.addr", "exec.start", "exec.stop"}
+    {
+        "name",
+        "jid",
+        "path",
+        "host.hostname",
+        "interface",
+        "ip4.addr",
+        "exec.start",
+        "exec.stop",
+        "exec.consolelog",
+        "exec.clean",
+        "mount.devfs",
+    }
 )
 
 
