@@ -24,8 +24,6 @@ Puppet::Type.type(:jail).provide(:freebsd) do
   defaultfor kernel: 'FreeBSD'
   commands binaries
 
-  mk_resource_methods
-
   def self.conf_dir
     '/etc/jail.conf.d'
   end
@@ -85,7 +83,7 @@ Puppet::Type.type(:jail).provide(:freebsd) do
   end
 
   def self.render_conf(name:, path:, address:, interface:, hostname:, parameters:)
-    hostname_value = hostname.nil? || hostname == name ? '"${name}"' : conf_value(hostname)
+    hostname_value = (hostname.nil? || hostname == name) ? '"${name}"' : conf_value(hostname)
     lines = static_conf_lines + ["host.hostname = #{hostname_value};", "path = #{conf_value(path)};"]
     lines << "interface = #{interface};" if interface
     lines << "ip4.addr = #{address};"
@@ -263,10 +261,24 @@ Puppet::Type.type(:jail).provide(:freebsd) do
     @property_hash = { name: name, ensure: :absent }
   end
 
+  # Properties read the state prefetched for this run; setting one only notes
+  # the change, and flush rewrites the configuration once.
   [:address, :interface, :hostname, :parameters].each do |property|
+    define_method(property) do
+      @property_hash[property] || :absent
+    end
+
     define_method(:"#{property}=") do |value|
       @property_flush[property] = value
     end
+  end
+
+  def path
+    @property_hash[:path]
+  end
+
+  def dataset
+    @property_hash[:dataset]
   end
 
   # A changed address, interface, host name or parameter takes effect when the

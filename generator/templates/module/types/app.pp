@@ -1,0 +1,21 @@
+# @summary One app as jailgen writes it under `{{ module }}::apps`.
+#
+# `test` and `live` name the jails whose releases the test domain and the live
+# domains serve; `previous` lists retained former live jails, newest first.
+type {{ module|capitalize }}::App = Struct[{
+  domains               => Array[{{ module|capitalize }}::Domain],
+  Optional[test_domain] => {{ module|capitalize }}::Domain,
+  source                => Pattern[/\A[A-Za-z0-9\/.~_@:+][[:graph:]]*\z/],
+  command               => Array[Pattern[/\A[^\x00-\x1f]+\z/], 1],
+  port                  => Integer[1, 65535],
+  Optional[environment] => Hash[
+    Pattern[/\A[A-Za-z_][A-Za-z0-9_]*\z/],
+    Variant[Pattern[/\A[^\x00-\x1f]*\z/], Integer, Float, Boolean]
+  ],
+  Optional[health]      => Pattern[/\A\/[[:graph:]]*\z/],
+  Optional[packages]    => Array[Pattern[/\A[A-Za-z0-9][A-Za-z0-9_.+@\/-]*\z/]],
+  Optional[jail_params] => {{ module|capitalize }}::Jailparams,
+  Optional[test]        => Optional[{{ module|capitalize }}::Jailname],
+  Optional[live]        => Optional[{{ module|capitalize }}::Jailname],
+  Optional[previous]    => Optional[Array[{{ module|capitalize }}::Jailname]],
+}]

@@ -1,0 +1,153 @@
+# @summary NGINX in front of the jails: per app a live and a test route, in one validated file.
+#
+# Each app's live domains are proxied to the running jail in its `live` slot and
+# its test domain to the running jail in its `test` slot; a slot without a
+# running jail answers 503, and a host name that belongs to no app gets 404.
+#
+# The whole configuration is one file. Puppet writes it only after `nginx -t`
+# has accepted the new content, so a configuration that fails validation never
+# replaces the one NGINX is running, and the run fails with NGINX's message. A
+# change is applied with a graceful reload (old workers finish their requests),
+# never a stop and start.
+#
+# On FreeBSD the packaged NGINX is managed (`service nginx reload`). On Linux,
+# with `prefix` set, a private instance under that prefix is configured
+# (configuration `<prefix>/nginx.conf`, pid file `<prefix>/nginx.pid`, logs in
+# `<prefix>/logs`, temporary files in `<prefix>/tmp`) and reloaded with
+# `nginx -p <prefix> -c <prefix>/nginx.conf -s reload` if it is running; it is
+# started by whoever owns it. Without `prefix`, the system NGINX is configured.
+#
+# @param platform
+#   `freebsd` or `linux`.
+# @param listen
+#   Address NGINX listens on.
+# @param port
+#   Port NGINX listens on.
+# @param apps
+#   Apps by name, as in `jails::apps`.
+# @param jails
+#   Jails by name, as in `jails::jails`.
+# @param prefix
+#   Linux only: the prefix of a private NGINX instance.
+class jails::nginx (
+  Jails::Platform $platform,
+  Jails::Ipv4 $listen,
+  Integer[1, 65535] $port,
+  Hash[Jails::Appname, Jails::App] $apps,
+  Hash[Jails::Jailname, Jails::Jail] $jails,
+  Optional[Jails::Path] $prefix = undef,
+) {
+  if $platform == 'freebsd' {
+    if $prefix !~ Undef and $prefix != '/usr/local/etc/nginx' {
+      fail("${module_name}: on FreeBSD nginx_prefix can only be /usr/local/etc/nginx, not ${prefix}")
+    }
+    $binary = '/usr/local/sbin/nginx'
+    $config = '/usr/local/etc/nginx/nginx.conf'
+    $pid_file = '/var/run/nginx.pid'
+    $log_dir = '/var/log/nginx'
+    $temp_dir = undef
+    $validate_cmd = "${binary} -t -q -c %"
+  } elsif $prefix =~ Undef {
+    $binary = '/usr/sbin/nginx'
+    $config = '/etc/nginx/nginx.conf'
+    $pid_file = '/run/nginx.pid'
+    $log_dir = '/var/log/nginx'
+    $temp_dir = undef
+    $validate_cmd = "${binary} -t -q -c %"
+  } else {
+    $binary = '/usr/sbin/nginx'
+    $config = "${prefix}/nginx.conf"
+    $pid_file = "${prefix}/nginx.pid"
+    $log_dir = "${prefix}/logs"
+    $temp_dir = "${prefix}/tmp"
+    $validate_cmd = "${binary} -t -q -p ${prefix} -c %"
+  }
+
+  # One route per app and slot that has domains: the names it serves, and the
+  # address of the running jail behind it (undef when there is none).
+  $routes = $apps.keys.sort.map |String $name| {
+    $app = $apps[$name]
+    $server_names = {
+      'live' => $app['domains'],
+      'test' => $app['test_domain'].then |String $domain| { [$domain] }.lest || { [] },
+    }
+    ['live', 'test'].map |String $slot| {
+      $jail = $app[$slot].then |String $jail_name| { $jails[$jail_name] }
+      $backend = $jail.then |Hash $running| {
+        if $running['ensure'] == 'running' { "${running['address']}:${app['port']}" }
+      }
+      $route = {
+        'app'          => $name,
+        'slot'         => $slot,
+        'server_names' => $server_names[$slot],
+        'upstream'     => "${name}_${slot}",
+        'backend'      => $backend,
+      }
+      $route
+    }
+  }.flatten.filter |Hash $route| { !$route['server_names'].empty }
+
+  $content = epp("${module_name}/nginx.conf.epp", {
+    'listen'     => $listen,
+    'port'       => $port,
+    'pid_file'   => $pid_file,
+    'error_log'  => "${log_dir}/error.log",
+    'access_log' => "${log_dir}/access.log",
+    'temp_dir'   => $temp_dir,
+    'routes'     => $routes,
+  })
+
+  if $platform == 'freebsd' {
+    package { 'nginx':
+      ensure => installed,
+      before => File[$config],
+    }
+
+    file { $config:
+      ensure       => file,
+      owner        => 'root',
+      group        => 'wheel',
+      mode         => '0644',
+      content      => $content,
+      validate_cmd => $validate_cmd,
+      notify       => Service['nginx'],
+    }
+
+    # Refreshing the service reloads NGINX; it is started only if it is not running.
+    service { 'nginx':
+      ensure     => running,
+      enable     => true,
+      hasstatus  => true,
+      hasrestart => true,
+      restart    => '/usr/sbin/service nginx reload',
+    }
+  } else {
+    if $temp_dir =~ NotUndef {
+      file { [$prefix, $log_dir, $temp_dir]:
+        ensure => directory,
+        owner  => 'root',
+        mode   => '0755',
+        before => File[$config],
+      }
+      $reload = [$binary, '-p', $prefix, '-c', $config, '-s', 'reload']
+    } else {
+      $reload = [$binary, '-s', 'reload']
+    }
+
+    file { $config:
+      ensure       => file,
+      owner        => 'root',
+      mode         => '0644',
+      content      => $content,
+      validate_cmd => $validate_cmd,
+    }
+
+    # Nothing to reload while NGINX is not running: it reads this file when it starts.
+    exec { "${module_name}: reload nginx":
+      command     => $reload,
+      onlyif      => [['/usr/bin/test', '-s', $pid_file]],
+      refreshonly => true,
+      subscribe   => File[$config],
+    }
+  }
+}

@@ -1,0 +1,202 @@
+# frozen_string_literal: true
+
+require 'spec_helper'
+require 'tmpdir'
+
+# The main class with data written for each example (not the control repo's):
+# routing rules, NGINX reloads, the template guards, and that data which could
+# inject into NGINX, jail.conf, rc scripts or command lines is refused at compile time.
+describe 'jails' do
+  let(:mod) { JailgenSpec::MODULE_NAME }
+  let(:node) { 'spec.example.com' }
+  let(:platform) { 'freebsd' }
+  let(:facts) { JailgenSpec.facts(platform, node) }
+  let(:settings) do
+    {
+      'platform' => 'freebsd',
+      'jails_dir' => '/usr/local/jails',
+      'interface' => 'lo1',
+      'network' => '172.16.0.0/12',
+      'host_address' => '172.16.0.1',
+      'zfs_root' => 'zroot/jails',
+      'freebsd_release' => '14.1-RELEASE',
+      'nginx_listen' => '127.0.0.1',
+      'nginx_port' => 8080,
+    }
+  end
+  let(:shop) do
+    {
+      'domains' => ['shop.example.com', 'www.shop.example.com'],
+      'test_domain' => 'shop.test.example.com',
+      'source' => 'https://git.example.com/shop.git',
+      'command' => ['/usr/local/bin/python3', 'app.py'],
+      'port' => 8080,
+      'test' => 'shop_3f2a9c1e0b1a',
+      'live' => 'shop_0a1b2c3d4e5f',
+    }
+  end
+  let(:jails) do
+    {
+      'shop_3f2a9c1e0b1a' => { 'ensure' => 'running', 'app' => 'shop', 'revision' => '3f2a9c1e0b1a' + '0' * 28, 'address' => '172.16.0.2' },
+      'shop_0a1b2c3d4e5f' => { 'ensure' => 'running', 'app' => 'shop', 'revision' => '0a1b2c3d4e5f' + '0' * 28, 'address' => '172.16.0.3' },
+    }
+  end
+  let(:data) { settings.merge('apps' => { 'shop' => shop }, 'jails' => jails) }
+
+  let(:hiera_dir) { Dir.mktmpdir('hiera') }
+  let(:hiera_config) do
+    Dir.mkdir(File.join(hiera_dir, 'data'))
+    File.write(File.join(hiera_dir, 'data', 'common.yaml'), data.transform_keys { |key| "#{mod}::#{key}" }.to_yaml)
+    config = {
+      'version' => 5,
+      'defaults' => { 'datadir' => 'data', 'data_hash' => 'yaml_data' },
+      'hierarchy' => [{ 'name' => 'Common', 'path' => 'common.yaml' }],
+    }
+    File.write(File.join(hiera_dir, 'hiera.yaml'), config.to_yaml)
+    File.join(hiera_dir, 'hiera.yaml')
+  end
+
+  after(:each) do
+    FileUtils.rm_rf(hiera_dir)
+  end
+
+  def nginx_conf
+    catalogue.resource('File', '/usr/local/etc/nginx/nginx.conf')[:content]
+  end
+
+  it { is_expected.to compile.with_all_deps }
+
+  describe 'routing' do
+    it 'sends the live domains to the live jail and the test domain to the test jail' do
+      expect(nginx_conf).to include("upstream shop_live {\n        server 172.16.0.3:8080;\n        keepalive 16;\n    }")
+      expect(nginx_conf).to include("upstream shop_test {\n        server 172.16.0.2:8080;\n        keepalive 16;\n    }")
+      expect(nginx_conf).to include("server_name shop.example.com www.shop.example.com;\n\n        location / {\n" \
+                                    "            proxy_pass http://shop_live;\n")
+      expect(nginx_conf).to include("server_name shop.test.example.com;\n\n        location / {\n" \
+                                    "            proxy_pass http://shop_test;\n")
+    end
+
+    it 'passes the host, client address and scheme on over HTTP/1.1 keepalive' do
+      ['proxy_http_version 1.1;', 'proxy_set_header Connection "";', 'proxy_set_header Host $host;',
+       'proxy_set_header X-Real-IP $remote_addr;', 'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+       'proxy_set_header X-Forwarded-Proto $scheme;'].each do |line|
+        expect(nginx_conf).to include(line)
+      end
+    end
+
+    it 'answers 404 for host names of no app' do
+      expect(nginx_conf).to include("listen 127.0.0.1:8080 default_server;\n        server_name _;\n        return 404;")
+    end
+
+    context 'when the live jail is stopped and there is no test jail' do
+      let(:jails) do
+        { 'shop_0a1b2c3d4e5f' => { 'ensure' => 'stopped', 'app' => 'shop', 'revision' => 'a' * 40, 'address' => '172.16.0.3' } }
+      end
+      let(:shop) { super().reject { |key, _| key == 'test' } }
+
+      it 'answers 503 on both' do
+        expect(nginx_conf).not_to include('upstream')
+        expect(nginx_conf).to include("server_name shop.example.com www.shop.example.com;\n        return 503;")
+        expect(nginx_conf).to include("server_name shop.test.example.com;\n        return 503;")
+      end
+    end
+  end
+
+  describe 'reloading NGINX' do
+    it 'validates the new configuration with nginx -t before it is used, and reloads the FreeBSD service' do
+      is_expected.to contain_file('/usr/local/etc/nginx/nginx.conf')
+        .with_validate_cmd('/usr/local/sbin/nginx -t -q -c %')
+        .that_notifies('Service[nginx]')
+      is_expected.to contain_service('nginx').with(ensure: 'running', restart: '/usr/sbin/service nginx reload')
+    end
+
+    context 'with a private NGINX on Linux' do
+      let(:platform) { 'linux' }
+      let(:settings) do
+        super().merge('platform' => 'linux', 'jails_dir' => '/srv/jails', 'interface' => 'lo', 'network' => '127.16.0.0/16',
+                      'host_address' => '127.16.0.1', 'nginx_prefix' => '/srv/nginx')
+      end
+      let(:jails) { super().transform_values { |jail| jail.merge('address' => jail['address'].sub('172.16', '127.16')) } }
+
+      it 'validates with the prefix and reloads that instance gracefully, if it runs' do
+        is_expected.to contain_file('/srv/nginx/nginx.conf').with_validate_cmd('/usr/sbin/nginx -t -q -p /srv/nginx -c %')
+        is_expected.to contain_exec("#{mod}: reload nginx").with(
+          command: ['/usr/sbin/nginx', '-p', '/srv/nginx', '-c', '/srv/nginx/nginx.conf', '-s', 'reload'],
+          onlyif: [['/usr/bin/test', '-s', '/srv/nginx/nginx.pid']],
+          refreshonly: true,
+        ).that_subscribes_to('File[/srv/nginx/nginx.conf]')
+        is_expected.not_to contain_service('nginx')
+      end
+    end
+
+    context 'with an NGINX prefix on FreeBSD' do
+      let(:settings) { super().merge('nginx_prefix' => '/opt/nginx') }
+
+      it { is_expected.to compile.and_raise_error(%r{on FreeBSD nginx_prefix can only be /usr/local/etc/nginx, not /opt/nginx}) }
+    end
+  end
+
+  describe 'the template' do
+    let(:snapshot_exists) { [['/sbin/zfs', 'list', '-H', '-o', 'name', '-t', 'snapshot', 'zroot/jails/templates/14.1-RELEASE@base']] }
+
+    it 'is built only while the @base snapshot does not exist' do
+      steps = ['fetch 14.1-RELEASE base.txz', 'keep 14.1-RELEASE base.txz', 'extract 14.1-RELEASE base.txz',
+               'mark 14.1-RELEASE base.txz extracted', 'copy resolv.conf into 14.1-RELEASE template',
+               'copy localtime into 14.1-RELEASE template', 'freebsd-update 14.1-RELEASE template',
+               'zfs snapshot zroot/jails/templates/14.1-RELEASE@base']
+      steps.each do |step|
+        is_expected.to contain_exec("#{mod}: #{step}").with_unless(snapshot_exists)
+      end
+      is_expected.to contain_exec("#{mod}: zfs snapshot zroot/jails/templates/14.1-RELEASE@base")
+        .with_command(['/sbin/zfs', 'snapshot', 'zroot/jails/templates/14.1-RELEASE@base'])
+        .that_requires("Exec[#{mod}: freebsd-update 14.1-RELEASE template]")
+    end
+
+    it 'comes before every jail' do
+      is_expected.to contain_jail('shop_3f2a9c1e0b1a').that_requires("Class[#{mod}::template]")
+    end
+  end
+
+  describe 'a release' do
+    it 'is put into its jail after the jail exists, and restarts the jail when it changes' do
+      is_expected.to contain_exec("#{mod}: check out #{'3f2a9c1e0b1a' + '0' * 28} in shop_3f2a9c1e0b1a")
+        .with_command(['/usr/local/bin/git', '-C', '/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/shop', 'checkout',
+                       '--quiet', '--detach', '3f2a9c1e0b1a' + '0' * 28])
+        .that_notifies('Jail_restart[shop_3f2a9c1e0b1a]')
+      is_expected.to contain_file('/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/etc/rc.d/shop')
+        .with_content(%r{/usr/bin/env HOST=172\.16\.0\.2 JAILGEN_APP=shop .* PORT=8080 \\\n\s+/usr/local/bin/python3 app\.py\n})
+        .that_notifies('Jail_restart[shop_3f2a9c1e0b1a]')
+    end
+  end
+
+  describe 'refuses data that could inject' do
+    {
+      'a domain with NGINX syntax' => ['apps', ->(d) { d['apps']['shop']['domains'] = ['shop.example.com; return 200'] }],
+      'a test domain with a space' => ['apps', ->(d) { d['apps']['shop']['test_domain'] = 'a.example.com b.example.com' }],
+      'an app name with a brace' => ['apps', ->(d) { d['apps']['shop{'] = d['apps'].delete('shop') }],
+      'a jail parameter value with a semicolon' => ['apps', ->(d) { d['apps']['shop']['jail_params'] = { 'osrelease' => '1; persist' } }],
+      'a jail parameter value with a quote' => ['apps', ->(d) { d['apps']['shop']['jail_params'] = { 'osrelease' => 'a"b' } }],
+      'a jail parameter name with a space' => ['apps', ->(d) { d['apps']['shop']['jail_params'] = { 'allow raw_sockets' => true } }],
+      'a command with a newline' => ['apps', ->(d) { d['apps']['shop']['command'] = ["app.py\nrm -rf /"] }],
+      'an environment name with a space' => ['apps', ->(d) { d['apps']['shop']['environment'] = { 'A B' => 'x' } }],
+      'a source that is an option' => ['apps', ->(d) { d['apps']['shop']['source'] = '--upload-pack=touch /tmp/x' }],
+      'a package that is an option' => ['apps', ->(d) { d['apps']['shop']['packages'] = ['-y'] }],
+      'a revision that is not a commit id' => ['jails', ->(d) { d['jails']['shop_3f2a9c1e0b1a']['revision'] = 'HEAD; id' }],
+      'an address that is not IPv4' => ['jails', ->(d) { d['jails']['shop_3f2a9c1e0b1a']['address'] = '172.16.0.2; persist' }],
+      'a jail name with a dot' => ['jails', ->(d) { d['jails']['shop.x'] = d['jails'].delete('shop_3f2a9c1e0b1a') }],
+      'a jails_dir with ..' => ['jails_dir', ->(d) { d['jails_dir'] = '/usr/local/../../etc' }],
+    }.each do |description, (key, change)|
+      context "with #{description}" do
+        let(:data) { super().tap { |d| change.call(d) } }
+
+        it { is_expected.to compile.and_raise_error(/Class\[#{mod.capitalize}\]: parameter '#{key}'/) }
+      end
+    end
+
+    context 'with a jail of an unknown app' do
+      let(:data) { super().tap { |d| d['jails']['shop_3f2a9c1e0b1a']['app'] = 'blog' } }
+
+      it { is_expected.to compile.and_raise_error(/jail shop_3f2a9c1e0b1a belongs to app blog, which is not in #{mod}::apps/) }
+    end
+  end
+end

@@ -1,0 +1,4 @@
+# @summary A host that runs app releases in jails behind NGINX.
+class role::jailhost {
+  include profile::jails
+}

@@ -1,0 +1,97 @@
+"""A real local site for integration tests: a demo app repo with real commits, a
+catalog whose Linux host is this machine, a control repo, and the Puppet runner.
+Everything lives under one temporary directory; `stop()` ends every process the
+site started (jail sandboxes and NGINX), by pid."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator import local_processes, repo
+from generator.catalog import Catalog, load_catalog
+from generator.commands.render import render_catalog
+from generator.demo import make_app_repo
+from generator.deploy import Deployer
+from generator.puppet.local import LocalPuppet, LocalRunner
+
+HOST = "devbox.example.net"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LocalSite:
+    base: Path
+    retention: int = 2
+    shas: list[str] = field(default_factory=list)
+    port: int = 0
+
+    @property
+    def root(self) -> Path:
+        return self.base / "root"
+
+    @property
+    def jails_dir(self) -> Path:
+        return self.root / "jails"
+
+    @property
+    def nginx_prefix(self) -> Path:
+        return self.root / "nginx"
+
+    @property
+    def control(self) -> Path:
+        return self.base / "control"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.base / "catalog.yaml"
+
+    def create(self, commits: int = 4) -> LocalSite:
+        self.shas = make_app_repo(self.base / "sources" / "hello", commits)
+        self.port = free_port()
+        self.catalog_path.write_text(
+            f"""\
+site:
+  linux: {{root: {self.root}}}
+  pools:
+    linux: {{interface: lo, network: 127.16.0.0/16}}
+  nginx: {{listen: 127.0.0.1, port: {self.port}}}
+  retention: {self.retention}
+hosts:
+  {HOST}: {{os: linux, jails_dir: {self.jails_dir}}}
+apps:
+  hello:
+    hosts: [{HOST}]
+    domains: [hello.example.com, www.hello.example.com]
+    test_domain: hello.test.example.com
+    source: {self.base / "sources" / "hello"}
+    run:
+      command: [python3, app.py]
+      port: 8000
+"""
+        )
+        repo.init(self.control)
+        render_catalog(self.catalog(), self.control, commit=True)
+        return self
+
+    def catalog(self) -> Catalog:
+        return load_catalog(self.catalog_path)
+
+    @property
+    def puppet(self) -> LocalPuppet:
+        return LocalPuppet(self.root / "puppet")
+
+    def deployer(self, **kwargs: object) -> Deployer:
+        return Deployer(self.catalog(), self.control, LocalRunner(self.puppet), **kwargs)  # type: ignore[arg-type]
+
+    def processes(self) -> list[local_processes.LocalProcess]:
+        return local_processes.running(self.jails_dir, self.nginx_prefix)
+
+    def stop(self) -> None:
+        local_processes.stop(self.processes())
