@@ -22,7 +22,7 @@ from generator.commands import render as render_cmd
 from generator.deploy import Deployer, Outcome
 from generator.errors import CatalogError, JailgenError
 from generator.puppet.local import LocalPuppet, LocalRunner
-from generator.status import status
+from generator.status import AppHostStatus, status
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -263,18 +263,7 @@ def status_command(
     if as_json:
         click.echo(json.dumps([r.to_json() for r in rows], indent=2, sort_keys=True))
         return
-    table = Table(box=box.SIMPLE)
-    for column in ("app", "host", "slot", "jail", "address", "health", "converged"):
-        table.add_column(column)
-    for row in rows:
-        converged = (row.converged or row.last_run or "never run")[:12]
-        if not row.jails:
-            table.add_row(row.app, row.host, "-", "-", "-", "-", converged)
-        for jail in row.jails:
-            table.add_row(
-                row.app, row.host, jail.slot, jail.name, jail.address, jail.health, converged
-            )
-    Console(width=160).print(table)
+    _print_status(rows)
 
 
 @main.command()
@@ -307,9 +296,25 @@ def demo(base: Path, stop_only: bool) -> None:
     click.echo("\nTry it:")
     for line in demo_flow.describe_urls(catalog):
         click.echo(f"  {line}")
-    click.echo("\n" + demo_flow.show_status(paths))
+    click.echo("\n$ " + " ".join(demo_flow.status_argv(paths)))
+    _print_status(status(catalog, paths.control, LocalPuppet(paths.root / "puppet")))
     click.echo("Left running (stop them with `jailgen demo --stop`):")
     from generator import local_processes
 
     for process in local_processes.running(paths.jails_dir, paths.nginx_prefix):
         click.echo(f"  pid {process.pid}: {process.what}")
+
+
+def _print_status(rows: list[AppHostStatus]) -> None:
+    table = Table(box=box.SIMPLE)
+    for column in ("app", "host", "slot", "jail", "address", "health", "converged"):
+        table.add_column(column)
+    for row in rows:
+        converged = (row.converged or row.last_run or "never run")[:12]
+        if not row.jails:
+            table.add_row(row.app, row.host, "-", "-", "-", "-", converged)
+        for jail in row.jails:
+            table.add_row(
+                row.app, row.host, jail.slot, jail.name, jail.address, jail.health, converged
+            )
+    Console(width=160).print(table)

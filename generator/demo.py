@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +141,8 @@ def describe_urls(catalog: Catalog) -> list[str]:
     return lines
 
 
-def status_command(paths: DemoPaths) -> list[str]:
+def status_argv(paths: DemoPaths) -> list[str]:
+    """The `jailgen status` command line for the demo's site."""
     return [
         "jailgen",
         "status",
@@ -153,8 +153,3 @@ def status_command(paths: DemoPaths) -> list[str]:
         "--workdir",
         str(paths.root / "puppet"),
     ]
-
-
-def show_status(paths: DemoPaths) -> str:
-    result = subprocess.run(status_command(paths), capture_output=True, text=True, check=False)
-    return result.stdout + result.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.client
+import ipaddress
+import socket
 from dataclasses import dataclass
 
 
@@ -28,3 +30,23 @@ def get(
         return Answer(0, "", f"{type(exc).__name__}: {exc}")
     finally:
         connection.close()
+
+
+def is_local_address(address: str) -> bool:
+    """Whether an address belongs to this machine (loopback, or configured on one
+    of its interfaces, like jail aliases on lo1 on a FreeBSD host). Jails are only
+    probed directly when their address is local: other hosts' jails are reached
+    through their NGINX."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if ip.is_loopback:
+        return True
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((address, 0))  # binding never sends a packet
+        except OSError:
+            return False
+    return True

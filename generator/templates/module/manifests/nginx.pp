@@ -145,9 +145,19 @@ class {{ module }}::nginx (
     # Nothing to reload while NGINX is not running: it reads this file when it starts.
     exec { "${module_name}: reload nginx":
       command     => $reload,
-      onlyif      => [['/usr/bin/test', '-s', $pid_file]],
+      onlyif      => [['/usr/bin/pgrep', '-F', $pid_file]],
       refreshonly => true,
       subscribe   => File[$config],
+    }
+
+    if $temp_dir =~ NotUndef {
+      # The private instance is started when it is not running (it daemonizes
+      # and outlives the run); from then on changes arrive by graceful reload.
+      exec { "${module_name}: start nginx":
+        command => [$binary, '-p', $prefix, '-c', $config],
+        unless  => [['/usr/bin/pgrep', '-F', $pid_file]],
+        require => [File[$config], Exec["${module_name}: reload nginx"]],
+      }
     }
   }
 }

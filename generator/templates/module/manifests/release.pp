@@ -7,7 +7,7 @@
 # Everything runs on the host, against the jail's tree: the host has the network
 # access the jails, which only have an address on the jail interface, lack.
 #
-# On FreeBSD: `git clone --no-checkout` plus `git checkout --detach <revision>`
+# On FreeBSD: `git clone` plus `git checkout --detach <revision>`
 # into `<path>/usr/local/<app>`, `pkg -r <path> install` of each package (pkg -r
 # works whether or not the jail is running, so provisioning and starting are
 # independent), an rc.d script that runs the app under daemon(8), enabled with
@@ -59,6 +59,7 @@ define {{ module }}::release (
     default   => '/usr/bin/git',
   }
   $variables = $environment + {
+    'ADDRESS'          => $address,
     'HOST'             => $address,
     'PORT'             => $port,
     'JAILGEN_APP'      => $app,
@@ -81,7 +82,7 @@ define {{ module }}::release (
   jail_restart { $title: }
 
   exec { "${module_name}: clone ${app} into ${title}":
-    command => [$git, 'clone', '--quiet', '--no-checkout', '--', $source, "${path}${checkout}"],
+    command => [$git, 'clone', '--quiet', '--', $source, "${path}${checkout}"],
     creates => "${path}${checkout}/.git",
     timeout => 900,
   }

@@ -177,10 +177,54 @@ class jails::template (
       unless  => $snapshot_exists,
     }
   } else {
-    file { [$jails_dir, "${jails_dir}/templates", "${jails_dir}/containers"]:
+    # Linux: the template is a directory tree that each jail's root is copied
+    # from, the counterpart of the FreeBSD template dataset. The host's /usr is
+    # mounted read-only into every jail, so the tree holds only what a jail
+    # writes or owns: /etc (with resolv.conf and localtime copied from the
+    # host, as on FreeBSD), /var, /tmp and /usr/local.
+    $base = "${jails_dir}/templates/base"
+    file { [$jails_dir, "${jails_dir}/templates", "${jails_dir}/containers", "${jails_dir}/run"]:
       ensure => directory,
       owner  => 'root',
       mode   => '0755',
+    }
+    -> file { [$base, "${base}/etc", "${base}/etc/jailgen", "${base}/var", "${base}/var/log",
+        "${base}/var/run", "${base}/usr", "${base}/usr/local", "${base}/root"]:
+      ensure => directory,
+      owner  => 'root',
+      mode   => '0755',
+    }
+    -> file { "${base}/tmp":
+      ensure => directory,
+      owner  => 'root',
+      mode   => '1777',
+    }
+    -> file { "${base}/etc/resolv.conf":
+      ensure => file,
+      source => '/etc/resolv.conf',
+    }
+    -> file { "${base}/etc/localtime":
+      ensure => file,
+      source => '/etc/localtime',
+      links  => follow,
+    }
+    # Merged /usr, as on the host: these point into the read-only /usr.
+    $merged_usr = { 'bin' => 'usr/bin', 'sbin' => 'usr/sbin', 'lib' => 'usr/lib', 'lib64' => 'usr/lib64' }
+    $merged_usr.each |String $link, String $target| {
+      file { "${base}/${link}":
+        ensure  => link,
+        target  => $target,
+        require => File[$base],
+        before  => File["${base}/etc/rc"],
+      }
+    }
+
+    file { "${base}/etc/rc":
+      ensure  => file,
+      owner   => 'root',
+      mode    => '0755',
+      content => file("${module_name}/linux-rc"),
+      require => File["${base}/etc/localtime"],
     }
   }
 }

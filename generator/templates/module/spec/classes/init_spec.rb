@@ -122,7 +122,7 @@ describe '{{ module }}' do
         is_expected.to contain_file('/srv/nginx/nginx.conf').with_validate_cmd('/usr/sbin/nginx -t -q -p /srv/nginx -c %')
         is_expected.to contain_exec("#{mod}: reload nginx").with(
           command: ['/usr/sbin/nginx', '-p', '/srv/nginx', '-c', '/srv/nginx/nginx.conf', '-s', 'reload'],
-          onlyif: [['/usr/bin/test', '-s', '/srv/nginx/nginx.pid']],
+          onlyif: [['/usr/bin/pgrep', '-F', '/srv/nginx/nginx.pid']],
           refreshonly: true,
         ).that_subscribes_to('File[/srv/nginx/nginx.conf]')
         is_expected.not_to contain_service('nginx')
@@ -164,7 +164,7 @@ describe '{{ module }}' do
                        '--quiet', '--detach', '3f2a9c1e0b1a' + '0' * 28])
         .that_notifies('Jail_restart[shop_3f2a9c1e0b1a]')
       is_expected.to contain_file('/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/etc/rc.d/shop')
-        .with_content(%r{/usr/bin/env HOST=172\.16\.0\.2 JAILGEN_APP=shop .* PORT=8080 \\\n\s+/usr/local/bin/python3 app\.py\n})
+        .with_content(%r{/usr/bin/env ADDRESS=172\.16\.0\.2 HOST=172\.16\.0\.2 JAILGEN_APP=shop .* PORT=8080 \\\n\s+/usr/local/bin/python3 app\.py\n})
         .that_notifies('Jail_restart[shop_3f2a9c1e0b1a]')
     end
   end

@@ -33,9 +33,9 @@ Puppet::Type.type(:jail).provide(:linux) do
   defaultfor kernel: 'Linux'
   commands binaries
 
-  mk_resource_methods
-
-  STOP_GRACE_SECONDS = 10
+  def self.stop_grace_seconds
+    10
+  end
 
   # --- Command builders: pure, one argv each. ---
 
@@ -43,8 +43,10 @@ Puppet::Type.type(:jail).provide(:linux) do
     [binaries[:cp], '-a', '--reflink=auto', '--', template, path]
   end
 
-  # The sandbox: the jail root is `/`, the host's /usr is read-only inside, and
-  # the merged-/usr links (/bin, /sbin, /lib, /lib64) point into it.
+  # The sandbox: the jail root is `/` and the host's /usr is read-only inside,
+  # except /usr/local, which is the jail's own (releases live there, as on
+  # FreeBSD); the merged-/usr links (/bin, /sbin, /lib, /lib64) come with the
+  # template.
   def self.sandbox_command(name, path, hostname)
     [
       binaries[:bwrap],
@@ -52,10 +54,7 @@ Puppet::Type.type(:jail).provide(:linux) do
       '--hostname', hostname || name,
       '--bind', path, '/',
       '--ro-bind', '/usr', '/usr',
-      '--symlink', 'usr/bin', '/bin',
-      '--symlink', 'usr/sbin', '/sbin',
-      '--symlink', 'usr/lib', '/lib',
-      '--symlink', 'usr/lib64', '/lib64',
+      '--bind', File.join(path, 'usr', 'local'), '/usr/local',
       '--ro-bind', '/etc/alternatives', '/etc/alternatives',
       '--proc', '/proc',
       '--dev', '/dev',
@@ -207,7 +206,9 @@ Puppet::Type.type(:jail).provide(:linux) do
     @property_hash = { name: name, ensure: :absent }
   end
 
+  # Properties read from the recorded settings; setting one records a change.
   [:address, :interface, :hostname, :parameters].each do |property|
+    define_method(property) { @property_hash[property] }
     define_method(:"#{property}=") do |value|
       (@changed ||= {})[property] = value
     end
@@ -284,7 +285,7 @@ Puppet::Type.type(:jail).provide(:linux) do
   # KILL to whatever is left after the grace period, then wait for bwrap.
   def terminate(runtime)
     signal_all('TERM', runtime)
-    deadline = Time.now + STOP_GRACE_SECONDS
+    deadline = Time.now + self.class.stop_grace_seconds
     sleep 0.05 while self.class.alive?(runtime) && Time.now < deadline
     signal_all('KILL', runtime) if self.class.alive?(runtime)
     Process.kill('KILL', runtime['pid']) if self.class.alive?(runtime)

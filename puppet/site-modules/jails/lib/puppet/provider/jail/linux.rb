@@ -43,8 +43,10 @@ Puppet::Type.type(:jail).provide(:linux) do
     [binaries[:cp], '-a', '--reflink=auto', '--', template, path]
   end
 
-  # The sandbox: the jail root is `/`, the host's /usr is read-only inside, and
-  # the merged-/usr links (/bin, /sbin, /lib, /lib64) point into it.
+  # The sandbox: the jail root is `/` and the host's /usr is read-only inside,
+  # except /usr/local, which is the jail's own (releases live there, as on
+  # FreeBSD); the merged-/usr links (/bin, /sbin, /lib, /lib64) come with the
+  # template.
   def self.sandbox_command(name, path, hostname)
     [
       binaries[:bwrap],
@@ -52,10 +54,7 @@ Puppet::Type.type(:jail).provide(:linux) do
       '--hostname', hostname || name,
       '--bind', path, '/',
       '--ro-bind', '/usr', '/usr',
-      '--symlink', 'usr/bin', '/bin',
-      '--symlink', 'usr/sbin', '/sbin',
-      '--symlink', 'usr/lib', '/lib',
-      '--symlink', 'usr/lib64', '/lib64',
+      '--bind', File.join(path, 'usr', 'local'), '/usr/local',
       '--ro-bind', '/etc/alternatives', '/etc/alternatives',
       '--proc', '/proc',
       '--dev', '/dev',
