@@ -42,9 +42,16 @@ class Pool:
 
 @dataclass(frozen=True)
 class Host:
+    """A host by certname; its settings override the site's (several hosts on one
+    machine need their own jail directory, pool, and NGINX port and prefix)."""
+
     certname: str
     os: str
     jails_dir: str
+    pool: Pool | None = None
+    nginx_listen: str | None = None
+    nginx_port: int | None = None
+    nginx_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,16 @@ class Catalog:
         return list(self._by_host.get(certname, ()))  # type: ignore[attr-defined]
 
     def pool_for(self, certname: str) -> Pool:
-        return self.site.pools[self.hosts[certname].os]
+        host = self.hosts[certname]
+        return host.pool or self.site.pools[host.os]
+
+    def nginx_for(self, certname: str) -> tuple[str, int]:
+        """Where a host's NGINX listens."""
+        host = self.hosts[certname]
+        return (
+            host.nginx_listen or self.site.nginx_listen,
+            host.nginx_port or self.site.nginx_port,
+        )
 
 
 DEFAULT_POOLS = {
@@ -410,31 +426,60 @@ def _read_pools(r: _Reader, node: yaml.Node) -> dict[str, Pool] | None:
     for os_name, (_, pool_node) in entries.items():
         if os_name not in OPERATING_SYSTEMS:
             continue
-        path = f"site.pools.{os_name}"
-        sub = r.mapping(pool_node, path)
-        if sub is None:
+        pool = _read_pool(r, pool_node, f"site.pools.{os_name}")
+        if pool is None:
             ok = False
-            continue
-        r.keys(pool_node, sub, path, required=("interface", "network"))
-        interface = (
-            r.string(
-                sub["interface"][1],
-                f"{path}.interface",
-                pattern(names.INTERFACE, "an interface name like lo1"),
-            )
-            if "interface" in sub
-            else None
-        )
-        network = (
-            r.string(sub["network"][1], f"{path}.network", names.check_network)
-            if "network" in sub
-            else None
-        )
-        if interface is None or network is None:
-            ok = False
-            continue
-        pools[os_name] = Pool(interface, ipaddress.IPv4Network(network))
+        else:
+            pools[os_name] = pool
     return pools if ok else None
+
+
+def _read_pool(r: _Reader, node: yaml.Node, path: str) -> Pool | None:
+    sub = r.mapping(node, path)
+    if sub is None:
+        return None
+    r.keys(node, sub, path, required=("interface", "network"))
+    interface = (
+        r.string(
+            sub["interface"][1],
+            f"{path}.interface",
+            pattern(names.INTERFACE, "an interface name like lo1"),
+        )
+        if "interface" in sub
+        else None
+    )
+    network = (
+        r.string(sub["network"][1], f"{path}.network", names.check_network)
+        if "network" in sub
+        else None
+    )
+    if interface is None or network is None:
+        return None
+    return Pool(interface, ipaddress.IPv4Network(network))
+
+
+def _read_host_nginx(
+    r: _Reader, node: yaml.Node, path: str
+) -> tuple[str | None, int | None, str | None] | None:
+    sub = r.mapping(node, path)
+    if sub is None:
+        return None
+    r.keys(node, sub, path, required=(), optional=("listen", "port", "prefix"))
+    listen = (
+        r.string(sub["listen"][1], f"{path}.listen", names.check_ipv4) if "listen" in sub else None
+    )
+    port = r.integer(sub["port"][1], f"{path}.port", 1, 65535) if "port" in sub else None
+    prefix = (
+        r.string(sub["prefix"][1], f"{path}.prefix", pattern(names.ABS_PATH, "an absolute path"))
+        if "prefix" in sub
+        else None
+    )
+    if any(
+        key in sub and value is None
+        for key, value in (("listen", listen), ("port", port), ("prefix", prefix))
+    ):
+        return None
+    return listen, port, prefix
 
 
 def _read_hosts(r: _Reader, node: yaml.Node, site: Site | None) -> dict[str, Host] | None:
@@ -453,7 +498,7 @@ def _read_hosts(r: _Reader, node: yaml.Node, site: Site | None) -> dict[str, Hos
         if sub is None:
             ok = False
             continue
-        r.keys(value_node, sub, path, required=("os",), optional=("jails_dir",))
+        r.keys(value_node, sub, path, required=("os",), optional=("jails_dir", "pool", "nginx"))
         os_name = (
             r.string(sub["os"][1], f"{path}.os", _one_of(OPERATING_SYSTEMS))
             if "os" in sub
@@ -471,9 +516,15 @@ def _read_hosts(r: _Reader, node: yaml.Node, site: Site | None) -> dict[str, Hos
         if os_name is None:
             ok = False
             continue
+        pool = _read_pool(r, sub["pool"][1], f"{path}.pool") if "pool" in sub else None
+        nginx = _read_host_nginx(r, sub["nginx"][1], f"{path}.nginx") if "nginx" in sub else None
+        if ("pool" in sub and pool is None) or ("nginx" in sub and nginx is None):
+            ok = False
+            continue
         if jails_dir is None and site is not None:
             jails_dir = site.zfs_mountpoint if os_name == "freebsd" else f"{site.linux_root}/jails"
-        hosts[certname] = Host(certname, os_name, jails_dir or "")
+        listen, port, prefix = nginx or (None, None, None)
+        hosts[certname] = Host(certname, os_name, jails_dir or "", pool, listen, port, prefix)
     return hosts if ok else None
 
 
@@ -708,27 +759,32 @@ def _check_pool_sizes(
                 demand[host] = demand.get(host, 0) + per_host
     for certname, needed in sorted(demand.items()):
         os_name = hosts[certname].os
-        pool = site.pools[os_name]
+        pool = hosts[certname].pool or site.pools[os_name]
         if needed <= pool.capacity:
             continue
-        node = _pool_node(top, os_name) or top["hosts"][0]
+        if hosts[certname].pool is not None:
+            node = _node_at(top, ("hosts", certname, "pool", "network")) or top["hosts"][0]
+            key_path = f"hosts.{certname}.pool.network"
+        else:
+            node = _node_at(top, ("site", "pools", os_name, "network")) or top["hosts"][0]
+            key_path = f"site.pools.{os_name}.network"
         r.error(
             node,
-            f"site.pools.{os_name}.network",
+            key_path,
             f"pool {pool.network} has {pool.capacity} jail addresses but host {certname!r} "
             f"needs {needed} (expected a larger network: (test + live + retention) per app)",
         )
 
 
-def _pool_node(top: dict[str, tuple[yaml.Node, yaml.Node]], os_name: str) -> yaml.Node | None:
-    for key_path in (("site", "pools", os_name, "network"),):
-        node: yaml.Node | None = top.get(key_path[0], (None, None))[1]
-        for key in key_path[1:]:
-            if not isinstance(node, yaml.MappingNode):
-                return None
-            node = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-        return node
-    return None
+def _node_at(
+    top: dict[str, tuple[yaml.Node, yaml.Node]], keys: tuple[str, ...]
+) -> yaml.Node | None:
+    node: yaml.Node | None = top[keys[0]][1] if keys[0] in top else None
+    for key in keys[1:]:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        node = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+    return node
 
 
 def iter_hosts(catalog: Catalog) -> Iterator[Host]:

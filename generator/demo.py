@@ -96,8 +96,10 @@ def write_catalog(paths: DemoPaths, release: str, port: int) -> None:
     yaml.preserve_quotes = True
     data = yaml.load((FIXTURES / "catalog.yaml").read_text())
     data["site"]["linux"]["root"] = str(paths.root)
-    data["site"]["nginx"]["port"] = port
-    data["hosts"][DEMO_HOST]["jails_dir"] = str(paths.jails_dir)
+    host = data["hosts"][DEMO_HOST]
+    host["jails_dir"] = str(paths.jails_dir)
+    host["nginx"]["port"] = port
+    host["nginx"]["prefix"] = str(paths.nginx_prefix)
     data["apps"][DEMO_APP]["source"] = str(paths.source)
     data["apps"][DEMO_APP]["release"] = release
     with paths.catalog.open("w") as handle:
@@ -134,7 +136,7 @@ def run(base: Path, say: Callable[[str], None]) -> tuple[Catalog, list[Outcome]]
 
 def describe_urls(catalog: Catalog) -> list[str]:
     app = catalog.apps[DEMO_APP]
-    listen, port = catalog.site.nginx_listen, catalog.site.nginx_port
+    listen, port = catalog.nginx_for(DEMO_HOST)
     lines = []
     for domain in (*app.domains, app.test_domain):
         lines.append(f"curl -H 'Host: {domain}' http://{listen}:{port}/")

@@ -293,7 +293,7 @@ class Deployer:
             time.sleep(0.25)
 
     def nginx_endpoint(self, host: str) -> tuple[str, int]:
-        return self.catalog.site.nginx_listen, self.catalog.site.nginx_port
+        return self.catalog.nginx_for(host)
 
     def _revert(self, outcome: Outcome, app: App) -> None:
         """Undo our commit and converge again, so live is what it was."""

@@ -106,6 +106,8 @@ def owned_keys(module: str) -> tuple[str, ...]:
             "interface",
             "network",
             "host_address",
+            "nginx_listen",
+            "nginx_port",
             "nginx_prefix",
             "apps",
             "jails",

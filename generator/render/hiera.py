@@ -58,7 +58,13 @@ def node_data(catalog: Catalog, state: DeploymentState, certname: str) -> dict[s
         f"{m}::network": str(pool.network),
         f"{m}::host_address": str(pool.host_address),
     }
-    if host.os == "linux":
+    if host.nginx_listen is not None:
+        data[f"{m}::nginx_listen"] = host.nginx_listen
+    if host.nginx_port is not None:
+        data[f"{m}::nginx_port"] = host.nginx_port
+    if host.nginx_prefix is not None:
+        data[f"{m}::nginx_prefix"] = host.nginx_prefix
+    elif host.os == "linux":
         data[f"{m}::nginx_prefix"] = f"{catalog.site.linux_root}/nginx"
     data[f"{m}::apps"] = {
         app.name: _app_data(app, host_state.slots.get(app.name, Slots()))

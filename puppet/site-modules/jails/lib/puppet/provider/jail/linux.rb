@@ -33,9 +33,9 @@ Puppet::Type.type(:jail).provide(:linux) do
   defaultfor kernel: 'Linux'
   commands binaries
 
-  mk_resource_methods
-
-  STOP_GRACE_SECONDS = 10
+  def self.stop_grace_seconds
+    10
+  end
 
   # --- Command builders: pure, one argv each. ---
 
@@ -206,7 +206,9 @@ Puppet::Type.type(:jail).provide(:linux) do
     @property_hash = { name: name, ensure: :absent }
   end
 
+  # Properties read from the recorded settings; setting one records a change.
   [:address, :interface, :hostname, :parameters].each do |property|
+    define_method(property) { @property_hash[property] }
     define_method(:"#{property}=") do |value|
       (@changed ||= {})[property] = value
     end
@@ -283,7 +285,7 @@ Puppet::Type.type(:jail).provide(:linux) do
   # KILL to whatever is left after the grace period, then wait for bwrap.
   def terminate(runtime)
     signal_all('TERM', runtime)
-    deadline = Time.now + STOP_GRACE_SECONDS
+    deadline = Time.now + self.class.stop_grace_seconds
     sleep 0.05 while self.class.alive?(runtime) && Time.now < deadline
     signal_all('KILL', runtime) if self.class.alive?(runtime)
     Process.kill('KILL', runtime['pid']) if self.class.alive?(runtime)
