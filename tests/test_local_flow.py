@@ -1,0 +1,239 @@
+"""End to end on this machine: real git, real `puppet apply`, the linux jail
+provider (bubblewrap), a private NGINX on 127.0.0.1, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import git
+import pytest
+
+from bench.loadgen import Load
+from generator import http
+from generator.lock import LockHeld, app_lock
+from tests.conftest import run_jailgen
+from tests.localsite import HOST, LocalSite
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[LocalSite]:
+    local = LocalSite(tmp_path / "site").create()
+    try:
+        yield local
+    finally:
+        local.stop()
+        assert local.processes() == []
+
+
+def served(site: LocalSite, domain: str, path: str = "/") -> http.Answer:
+    return http.get("127.0.0.1", site.port, path, host=domain)
+
+
+def jail_dirs(site: LocalSite) -> list[str]:
+    return sorted(p.name for p in (site.jails_dir / "containers").iterdir())
+
+
+def test_qa_test_promote_and_rollback(site: LocalSite) -> None:
+    deployer = site.deployer()
+    first, second = site.shas[0], site.shas[1]
+
+    outcome = deployer.test("hello", first)
+    assert outcome.ok, outcome.message
+    assert [r.configuration_version for r in outcome.reports] == [outcome.commit]
+    assert first in served(site, "hello.test.example.com").body
+    assert served(site, "hello.test.example.com", "/up").status == 200
+    assert served(site, "hello.example.com").status == 503  # nothing live yet
+
+    outcome = deployer.promote("hello")
+    assert outcome.ok, outcome.message
+    for domain in ("hello.example.com", "www.hello.example.com"):
+        assert first in served(site, domain).body
+
+    assert deployer.test("hello", second).ok
+    assert second in served(site, "hello.test.example.com").body
+    assert first in served(site, "hello.example.com").body  # QA does not touch live
+
+    outcome = deployer.promote("hello")
+    assert outcome.ok, outcome.message
+    assert outcome.slots == {
+        "test": f"hello_{second[:12]}",
+        "live": f"hello_{second[:12]}",
+        "previous": [f"hello_{first[:12]}"],
+    }
+    assert second in served(site, "hello.example.com").body
+    # the former live jail keeps running, ready for rollback
+    assert len(site.processes()) == 3  # two jails and NGINX
+
+    outcome = deployer.rollback("hello")
+    assert outcome.ok, outcome.message
+    assert first in served(site, "hello.example.com").body
+    assert outcome.slots["previous"] == [f"hello_{second[:12]}"]
+
+    log = git.Repo(site.control).git.log("--format=%s", "-6").splitlines()
+    assert log[0] == f"hello: roll back live to hello_{first[:12]}"
+    assert log[1] == f"hello: promote hello_{second[:12]} to live"
+
+
+def test_cli_json_and_status(site: LocalSite) -> None:
+    common = [
+        "--catalog",
+        str(site.catalog_path),
+        "--repo",
+        str(site.control),
+        "--workdir",
+        str(site.root / "puppet"),
+    ]
+    result = run_jailgen("test", "hello", site.shas[0][:7], *common, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is True
+    assert payload["slots"]["test"] == f"hello_{site.shas[0][:12]}"
+    assert payload["reports"][0]["configuration_version"] == payload["commit"]
+    assert {c["what"] for c in payload["checks"]} == {"test hello.test.example.com"}
+
+    result = run_jailgen("status", "hello", *common, "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows[0]["host"] == HOST
+    assert rows[0]["converged_commit"] == payload["commit"]
+    assert rows[0]["jails"][0]["slot"] == "test"
+    assert rows[0]["jails"][0]["health"] == "up"
+    assert rows[0]["jails"][0]["address"] == "127.16.0.2"
+
+    result = run_jailgen("status", *common)
+    assert "hello_" + site.shas[0][:12] in result.stdout
+
+
+def test_retention_destroys_older_jails_through_puppet(tmp_path: Path) -> None:
+    site = LocalSite(tmp_path / "site", retention=1).create()
+    try:
+        deployer = site.deployer()
+        for sha in site.shas[:3]:
+            assert deployer.test("hello", sha).ok
+            assert deployer.promote("hello").ok
+        names = [f"hello_{sha[:12]}" for sha in site.shas[:3]]
+        # live is the third, previous keeps one: the first jail is gone for good
+        assert jail_dirs(site) == sorted(names[1:])
+        assert not (site.jails_dir / "run" / f"{names[0]}.json").exists()
+        assert len(site.processes()) == 3
+        # its address returns to the pool once the destroying run has converged
+        assert deployer.test("hello", site.shas[3]).ok
+        node = (site.control / f"data/nodes/{HOST}.yaml").read_text()
+        assert names[0] not in node
+    finally:
+        site.stop()
+    assert site.processes() == []
+
+
+def test_promote_refuses_an_unhealthy_test_jail(site: LocalSite) -> None:
+    deployer = site.deployer(check_timeout_s=3)
+    assert deployer.test("hello", site.shas[0]).ok
+    assert deployer.promote("hello").ok
+    broken = break_next_release(site)
+    outcome = deployer.test("hello", broken)
+    assert not outcome.ok
+    assert outcome.step == "route check"
+    head = git.Repo(site.control).head.commit.hexsha
+    outcome = deployer.promote("hello")
+    assert not outcome.ok
+    assert outcome.step == "health check"
+    assert "refusing to promote" in outcome.message
+    assert git.Repo(site.control).head.commit.hexsha == head  # nothing committed
+    assert site.shas[0] in served(site, "hello.example.com").body
+
+
+def break_next_release(site: LocalSite) -> str:
+    """A commit of the app whose health check fails."""
+    source = git.Repo(site.base / "sources" / "hello")
+    app = Path(source.working_tree_dir or "") / "app.py"
+    app.write_text(app.read_text().replace('self.path == "/up"', 'self.path == "/never"'))
+    source.index.add(["app.py"])
+    return source.index.commit("Break the health check").hexsha
+
+
+def test_failed_nginx_validation_never_goes_live(site: LocalSite) -> None:
+    deployer = site.deployer(check_timeout_s=3)
+    assert deployer.test("hello", site.shas[0]).ok
+    assert deployer.promote("hello").ok
+    assert deployer.test("hello", site.shas[1]).ok
+    config = (site.nginx_prefix / "nginx.conf").read_text()
+    # an error log NGINX cannot open makes `nginx -t` fail
+    error_log = site.nginx_prefix / "logs" / "error.log"
+    error_log.unlink()
+    error_log.mkdir()
+    outcome = deployer.promote("hello")
+    assert not outcome.ok
+    assert outcome.step == "puppet run"
+    assert "nginx.conf" in outcome.message
+    assert outcome.reverted_by is not None
+    assert (site.nginx_prefix / "nginx.conf").read_text() == config
+    assert site.shas[0] in served(site, "hello.example.com").body
+    error_log.rmdir()
+
+
+def test_failed_run_names_the_failing_resource(site: LocalSite) -> None:
+    missing = "0123456789abcdef0123456789abcdef01234567"
+    outcome = site.deployer().test("hello", missing)
+    assert not outcome.ok
+    assert outcome.step == "puppet run"
+    failed = outcome.reports[0].failed
+    assert any(f"check out {missing}" in f.resource for f in failed), failed
+    assert f"{HOST}: failed: Exec[jails: check out {missing}" in outcome.message
+
+
+def test_lock_refuses_a_second_workflow_and_expires_with_its_holder(
+    site: LocalSite,
+) -> None:
+    deployer = site.deployer()
+    with app_lock(deployer.lock_dir, "hello", "jailgen promote hello"):
+        with pytest.raises(LockHeld) as info:
+            deployer.promote("hello")
+        assert f"pid {os.getpid()} (jailgen promote hello" in str(info.value)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time\n"
+                "from pathlib import Path\n"
+                "from generator.lock import app_lock\n"
+                "with app_lock(Path(sys.argv[1]), 'hello', 'held by a test'):\n"
+                "    print('locked', flush=True)\n"
+                "    time.sleep(60)\n"
+            ),
+            str(deployer.lock_dir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        with pytest.raises(LockHeld, match="held by a test"):
+            deployer.test("hello", site.shas[0])
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert deployer.test("hello", site.shas[0]).ok
+
+
+def test_no_request_fails_across_a_promotion_under_load(site: LocalSite) -> None:
+    deployer = site.deployer()
+    assert deployer.test("hello", site.shas[0]).ok
+    assert deployer.promote("hello").ok
+    assert deployer.test("hello", site.shas[1]).ok
+    with Load("127.0.0.1", site.port, "hello.example.com", max_seconds=120) as load:
+        time.sleep(1)
+        outcome = deployer.promote("hello")
+        time.sleep(1)
+    stats = load.stats
+    assert outcome.ok, outcome.message
+    assert stats.requests > 100
+    assert stats.failed == 0, stats.failures
+    assert site.shas[1] in served(site, "hello.example.com").body
