@@ -19,6 +19,7 @@ test: setup
 
 bench: setup
 	$(PY) bench/render.py
+	$(PY) bench/switch.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -208,7 +208,6 @@ class Deployer:
         change: Callable[[DeploymentState], DeploymentState],
         subject: str,
     ) -> bool:
-        started = time.monotonic()
         try:
             rendered = render_catalog(
                 self.catalog, self.repo, commit=True, push=self.push, change=change, subject=subject
@@ -216,8 +215,8 @@ class Deployer:
         except JailgenError as exc:
             outcome.fail("render/commit", str(exc))
             return False
-        finally:
-            outcome.timings["render_commit"] = time.monotonic() - started
+        outcome.timings["render"] = rendered.render_s
+        outcome.timings["commit"] = rendered.commit_s
         outcome.commit = rendered.commit
         if rendered.state is not None:
             slots = rendered.state.slots_of(app.name)

@@ -3,15 +3,18 @@ commit and push them."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import git
 
 from generator import files
 from generator import repo as control
 from generator.catalog import Catalog, load_catalog
 from generator.errors import JailgenError
 from generator.render.control_repo import Rendering, StateChange, owned_paths, render_repo
-from generator.state import DeploymentState
+from generator.state import DeploymentState, read_state
 
 MAX_PUSH_ATTEMPTS = 5
 
@@ -24,6 +27,8 @@ class RenderOutcome:
     pushed: bool = False
     push_attempts: int = 0
     state: DeploymentState | None = None
+    render_s: float = 0.0
+    commit_s: float = 0.0
 
 
 def describe(before: DeploymentState, after: DeploymentState) -> list[str]:
@@ -100,8 +105,7 @@ def render_catalog(
                 "refusing to commit: files jailgen owns have uncommitted edits "
                 "(commit or discard them first):\n  " + "\n  ".join(dirty)
             )
-    from generator.state import read_state
-
+    started = time.monotonic()
     before, _ = read_state(repo_path, catalog.site.module)
     rendering = render_repo(catalog, repo_path, change)
     outcome.changes = rendering.pending
@@ -109,18 +113,41 @@ def render_catalog(
     if check:
         return outcome
     files.apply(repo_path, rendering.changes)
+    outcome.render_s = time.monotonic() - started
     if git_repo is None:
         return outcome
+    started = time.monotonic()
+    try:
+        _commit_and_push(
+            outcome, git_repo, catalog, repo_path, rendering, before, subject, push, remote, change
+        )
+    finally:
+        outcome.commit_s = time.monotonic() - started
+    return outcome
+
+
+def _commit_and_push(
+    outcome: RenderOutcome,
+    git_repo: git.Repo,
+    catalog: Catalog,
+    repo_path: Path,
+    rendering: Rendering,
+    before: DeploymentState,
+    subject: str,
+    push: bool,
+    remote: str,
+    change: StateChange | None,
+) -> None:
     message = commit_message(subject, rendering, before)
     outcome.commit = control.commit(git_repo, [c.path for c in rendering.pending], message)
     if not push:
-        return outcome
+        return
     for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
         outcome.push_attempts = attempt
         try:
             control.push(git_repo, remote)
             outcome.pushed = True
-            return outcome
+            return
         except control.PushRejected:
             control.catch_up(git_repo, outcome.commit, remote)
             before, _ = read_state(repo_path, catalog.site.module)
