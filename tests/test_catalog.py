@@ -51,6 +51,8 @@ def test_fixture_catalog_documents_every_key() -> None:
         "hosts:",
         "os:",
         "jails_dir:",
+        "pool:",
+        "prefix:",
         "domains:",
         "test_domain:",
         "source:",
