@@ -3,7 +3,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test bench reference clean
+.PHONY: setup demo demo-stop test bench reference clean
 
 setup:
 	@scripts/setup.sh
@@ -12,8 +12,8 @@ demo: setup
 	@$(VENV)/bin/jailgen demo
 
 test: setup
-	$(VENV)/bin/ruff check generator tests bench
-	$(VENV)/bin/ruff format --check generator tests bench
+	$(VENV)/bin/ruff check generator tests bench scripts
+	$(VENV)/bin/ruff format --check generator tests bench scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
@@ -26,3 +26,6 @@ clean:
 
 reference: setup
 	$(PY) scripts/render_reference.py
+
+demo-stop: setup
+	@$(VENV)/bin/jailgen demo --stop

@@ -298,7 +298,7 @@ def demo(base: Path, stop_only: bool) -> None:
         click.echo(f"  {line}")
     click.echo("\n$ " + " ".join(demo_flow.status_argv(paths)))
     _print_status(status(catalog, paths.control, LocalPuppet(paths.root / "puppet")))
-    click.echo("Left running (stop them with `jailgen demo --stop`):")
+    click.echo("Left running (stop them with `make demo-stop` or `jailgen demo --stop`):")
     from generator import local_processes
 
     for process in local_processes.running(paths.jails_dir, paths.nginx_prefix):
