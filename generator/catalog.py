@@ -5,7 +5,7 @@ reported at once."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -785,7 +785,3 @@ def _node_at(
             return None
         node = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
     return node
-
-
-def iter_hosts(catalog: Catalog) -> Iterator[Host]:
-    yield from (catalog.hosts[name] for name in sorted(catalog.hosts))

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import git
+
 from generator import http, names
 from generator import repo as control
 from generator.catalog import App, Catalog
@@ -319,8 +321,6 @@ def resolve_revision(app: App, revision: str) -> str:
     source = app.source.removeprefix("file://")
     if not source.startswith("/"):
         raise JailgenError(f"{app.name}: give the full 40-hex commit id ({app.source} is remote)")
-    import git
-
     try:
         full: str = git.Repo(source).git.rev_parse("--verify", f"{revision}^{{commit}}")
     except (git.GitCommandError, git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:

@@ -33,15 +33,3 @@ class CatalogError(JailgenError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
-
-
-class StepFailed(JailgenError):
-    """A workflow step (commit, push, Puppet run, health check) failed."""
-
-    exit_code = 1
-
-    def __init__(self, step: str, message: str, host: str | None = None) -> None:
-        self.step = step
-        self.host = host
-        where = f" on {host}" if host else ""
-        super().__init__(f"{step} failed{where}: {message}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,10 +135,3 @@ def catch_up(repo: git.Repo, own_commit: str | None, remote: str = "origin") -> 
         raise JailgenError(
             f"cannot rebase local commits onto {remote}/{branch}: {exc.stderr.strip()}"
         ) from exc
-
-
-def clone_bare(source: Path, target: Path) -> None:
-    """A bare copy of a repo (used to give a control repo a remote)."""
-    if target.exists():
-        shutil.rmtree(target)
-    git.Repo.clone_from(str(source), str(target), bare=True)

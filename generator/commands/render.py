@@ -14,7 +14,7 @@ from generator import repo as control
 from generator.catalog import Catalog, load_catalog
 from generator.errors import JailgenError
 from generator.render.control_repo import Rendering, StateChange, owned_paths, render_repo
-from generator.state import DeploymentState, read_state
+from generator.state import DeploymentState
 
 MAX_PUSH_ATTEMPTS = 5
 
@@ -53,8 +53,8 @@ def describe(before: DeploymentState, after: DeploymentState) -> list[str]:
     return lines
 
 
-def commit_message(subject: str, rendering: Rendering, before: DeploymentState) -> str:
-    body = describe(before, rendering.state)
+def commit_message(subject: str, rendering: Rendering) -> str:
+    body = describe(rendering.before, rendering.state)
     body += [f"{c.action} {c.path}" for c in rendering.pending]
     return subject + "\n\n" + "\n".join(body) + "\n"
 
@@ -106,7 +106,6 @@ def render_catalog(
                 "(commit or discard them first):\n  " + "\n  ".join(dirty)
             )
     started = time.monotonic()
-    before, _ = read_state(repo_path, catalog.site.module)
     rendering = render_repo(catalog, repo_path, change)
     outcome.changes = rendering.pending
     outcome.state = rendering.state
@@ -119,7 +118,7 @@ def render_catalog(
     started = time.monotonic()
     try:
         _commit_and_push(
-            outcome, git_repo, catalog, repo_path, rendering, before, subject, push, remote, change
+            outcome, git_repo, catalog, repo_path, rendering, subject, push, remote, change
         )
     finally:
         outcome.commit_s = time.monotonic() - started
@@ -132,13 +131,12 @@ def _commit_and_push(
     catalog: Catalog,
     repo_path: Path,
     rendering: Rendering,
-    before: DeploymentState,
     subject: str,
     push: bool,
     remote: str,
     change: StateChange | None,
 ) -> None:
-    message = commit_message(subject, rendering, before)
+    message = commit_message(subject, rendering)
     outcome.commit = control.commit(git_repo, [c.path for c in rendering.pending], message)
     if not push:
         return
@@ -150,7 +148,6 @@ def _commit_and_push(
             return
         except control.PushRejected:
             control.catch_up(git_repo, outcome.commit, remote)
-            before, _ = read_state(repo_path, catalog.site.module)
             rendering = render_repo(catalog, repo_path, change)
             files.apply(repo_path, rendering.changes)
             outcome.changes = rendering.pending
@@ -158,6 +155,6 @@ def _commit_and_push(
             outcome.commit = control.commit(
                 git_repo,
                 [c.path for c in rendering.pending],
-                commit_message(subject, rendering, before),
+                commit_message(subject, rendering),
             )
     raise JailgenError(f"push to {remote} rejected {MAX_PUSH_ATTEMPTS} times; giving up")

@@ -22,7 +22,8 @@ PROFILE_PATH = "site-modules/profile/manifests/jails.pp"
 @dataclass(frozen=True)
 class Rendering:
     changes: list[files.Change]
-    state: DeploymentState
+    state: DeploymentState  # the state rendered
+    before: DeploymentState  # the state the control repo held
 
     @property
     def pending(self) -> list[files.Change]:
@@ -73,9 +74,8 @@ def render_repo(catalog: Catalog, repo: Path, change: StateChange | None = None)
 
 
 def _render_repo(catalog: Catalog, repo: Path, change: StateChange | None) -> Rendering:
-    current, node_files = read_state(repo, catalog.site.module)
-    if change is not None:
-        current = change(current)
+    before, node_files = read_state(repo, catalog.site.module)
+    current = change(before) if change is not None else before
     state = plan(catalog, current)
     module = catalog.site.module
     out: dict[str, str] = {}
@@ -100,4 +100,4 @@ def _render_repo(catalog: Catalog, repo: Path, change: StateChange | None) -> Re
     out.update(render_module(catalog))
     changes = files.compare(repo, out, known)
     changes += files.deletions(repo, module_dir(catalog), set(out))
-    return Rendering(changes, state)
+    return Rendering(changes, state, before)
