@@ -129,6 +129,8 @@ class Deployer:
             slots = state.slots_of(app_name)
             if slots is None or slots.test is None:
                 return outcome.fail("precheck", f"{app_name} has no release under test")
+            if slots.test == slots.live:
+                return outcome.fail("precheck", f"{app_name}: {slots.test} is already live")
             revision = state.revision_of(slots.test) or ""
             started = time.monotonic()
             for host in app.hosts:
