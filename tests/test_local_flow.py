@@ -237,3 +237,34 @@ def test_no_request_fails_across_a_promotion_under_load(site: LocalSite) -> None
     assert stats.requests > 100
     assert stats.failed == 0, stats.failures
     assert site.shas[1] in served(site, "hello.example.com").body
+
+
+def test_a_jail_has_its_own_namespaces_and_a_read_only_usr(site: LocalSite) -> None:
+    assert site.deployer().test("hello", site.shas[0]).ok
+    name = f"hello_{site.shas[0][:12]}"
+    runtime = json.loads((site.jails_dir / "run" / f"{name}.json").read_text())
+    namespace = runtime["pid_namespace"]
+    assert namespace != os.readlink("/proc/self/ns/pid")
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.readlink(entry / "ns" / "pid") == namespace:
+                    members.append(int(entry.name))
+            except OSError:
+                continue
+    app = [pid for pid in members if b"app.py" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(app) == 1
+    inside = ["nsenter", f"--target={app[0]}", "--uts", "--mount"]
+    hostname = subprocess.run([*inside, "hostname"], capture_output=True, text=True, check=True)
+    assert hostname.stdout.strip() == name
+    write = subprocess.run([*inside, "touch", "/usr/jailgen-write-test"], capture_output=True)
+    assert write.returncode != 0
+    assert not Path("/usr/jailgen-write-test").exists()
+    checkout = subprocess.run(
+        [*inside, "git", "-C", "/usr/local/hello", "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert checkout.stdout.strip() == site.shas[0]
