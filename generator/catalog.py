@@ -5,6 +5,7 @@ reported at once."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,9 @@ from generator.gcpause import paused_gc
 
 OPERATING_SYSTEMS = ("freebsd", "linux")
 PUPPET_MODES = ("local", "agent")
+TRANSPORTS = ("ssh", "local")
+ENDPOINT = re.compile(r"^(?P<host>[a-z0-9.-]+):(?P<port>[0-9]{1,5})$")
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 T = TypeVar("T")
 
@@ -71,6 +75,28 @@ class App:
 
 
 @dataclass(frozen=True)
+class PuppetAgents:
+    """Agent mode: how jailgen deploys the environment (r10k), flushes Puppet
+    Server's environment cache, reaches each host's agent, and verifies runs
+    in PuppetDB (with its own certificate from the Puppet CA)."""
+
+    r10k_config: str
+    puppetdb: str  # host:port of PuppetDB's TLS query API
+    ssl_ca: str
+    ssl_cert: str
+    ssl_key: str
+    server: str | None = None  # host:port of Puppet Server, for the environment cache flush
+    transport: str = "ssh"
+    ssh_config: str | None = None
+    ssh_user: str | None = None
+    agent_dir: str | None = None  # agents sharing this machine: <dir>/<certname>/{etc,var,ssl}
+    concurrency: int = 4
+    max_failures: int = 0
+    report_timeout: int = 120
+    run_timeout: int = 1800
+
+
+@dataclass(frozen=True)
 class Site:
     module: str = "jails"
     freebsd_release: str = "14.1-RELEASE"
@@ -83,6 +109,7 @@ class Site:
     retention: int = 2
     puppet_mode: str = "local"
     puppet_environment: str = "production"
+    puppet_agents: PuppetAgents | None = None
 
 
 @dataclass(frozen=True)
@@ -372,7 +399,6 @@ def _read_site(r: _Reader, node: yaml.Node) -> Site | None:
         ("zfs", {"root": "zfs_root", "mountpoint": "zfs_mountpoint"}),
         ("linux", {"root": "linux_root"}),
         ("nginx", {"listen": "nginx_listen", "port": "nginx_port"}),
-        ("puppet", {"mode": "puppet_mode", "environment": "puppet_environment"}),
     ):
         if section not in entries:
             continue
@@ -388,6 +414,12 @@ def _read_site(r: _Reader, node: yaml.Node) -> Site | None:
     if "pools" in entries:
         pools = _read_pools(r, entries["pools"][1])
         take("pools", pools)
+    if "puppet" in entries:
+        puppet = _read_puppet(r, entries["puppet"][1])
+        if puppet is None:
+            ok = False
+        else:
+            values.update(puppet)
     if not ok:
         return None
     values.setdefault("pools", dict(DEFAULT_POOLS))
@@ -410,6 +442,98 @@ def _read_site_value(r: _Reader, attr: str, node: yaml.Node, path: str) -> Any:
             node, path, pattern(names.MODULE_NAME, "a Puppet environment name: a-z, 0-9, _")
         )
     raise AssertionError(attr)
+
+
+PUPPET_AGENT_PATHS = {
+    "r10k": "r10k_config",
+    "ssh_config": "ssh_config",
+    "agent_dir": "agent_dir",
+}
+PUPPET_AGENT_NUMBERS = {
+    "concurrency": (1, 256),
+    "max_failures": (0, 100000),
+    "report_timeout": (1, 3600),
+    "run_timeout": (1, 86400),
+}
+PUPPET_AGENT_REQUIRED = ("r10k", "puppetdb", "ssl")
+
+
+def _read_puppet(r: _Reader, node: yaml.Node) -> dict[str, Any] | None:
+    """site.puppet: the mode and environment, and for agent mode how to reach
+    r10k, Puppet Server, PuppetDB and the agents."""
+    path = "site.puppet"
+    sub = r.mapping(node, path)
+    if sub is None:
+        return None
+    optional = (
+        "mode",
+        "environment",
+        "server",
+        "puppetdb",
+        "ssl",
+        "transport",
+        "ssh_user",
+        *PUPPET_AGENT_PATHS,
+        *PUPPET_AGENT_NUMBERS,
+    )
+    r.keys(node, sub, path, required=(), optional=optional)
+    before = len(r.problems)
+    values: dict[str, Any] = {}
+    for key, attr in (("mode", "puppet_mode"), ("environment", "puppet_environment")):
+        if key in sub:
+            values[attr] = _read_site_value(r, attr, sub[key][1], f"{path}.{key}")
+    agents: dict[str, Any] = {}
+    for key, attr in PUPPET_AGENT_PATHS.items():
+        if key in sub:
+            agents[attr] = r.string(
+                sub[key][1], f"{path}.{key}", pattern(names.ABS_PATH, "an absolute path")
+            )
+    for key in ("server", "puppetdb"):
+        if key in sub:
+            agents[key] = r.string(sub[key][1], f"{path}.{key}", _check_endpoint)
+    if "transport" in sub:
+        agents["transport"] = r.string(
+            sub["transport"][1], f"{path}.transport", _one_of(TRANSPORTS)
+        )
+    if "ssh_user" in sub:
+        agents["ssh_user"] = r.string(
+            sub["ssh_user"][1], f"{path}.ssh_user", pattern(USER_NAME, "a user name")
+        )
+    for key, (low, high) in PUPPET_AGENT_NUMBERS.items():
+        if key in sub:
+            agents[key] = r.integer(sub[key][1], f"{path}.{key}", low, high)
+    if "ssl" in sub:
+        ssl_node = sub["ssl"][1]
+        ssl = r.mapping(ssl_node, f"{path}.ssl")
+        if ssl is not None:
+            r.keys(ssl_node, ssl, f"{path}.ssl", required=("ca", "cert", "key"))
+            for key in ("ca", "cert", "key"):
+                if key in ssl:
+                    agents[f"ssl_{key}"] = r.string(
+                        ssl[key][1],
+                        f"{path}.ssl.{key}",
+                        pattern(names.ABS_PATH, "an absolute path"),
+                    )
+    if values.get("puppet_mode") == "agent":
+        for key in PUPPET_AGENT_REQUIRED:
+            if key not in sub:
+                r.error(node, path, f"missing required key '{key}' (site.puppet.mode is agent)")
+    if len(r.problems) > before:
+        return None
+    if values.get("puppet_mode") == "agent":
+        values["puppet_agents"] = PuppetAgents(**agents)
+    return values
+
+
+def _check_endpoint(value: str) -> str | None:
+    expected = "host:port, like puppetdb.example.net:8081"
+    match = ENDPOINT.match(value)
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        return expected
+    host = match["host"]
+    if names.check_hostname(host) and names.check_ipv4(host):
+        return expected
+    return None
 
 
 def _one_of(choices: tuple[str, ...]) -> Callable[[str], str | None]:
