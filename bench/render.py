@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator import files, repo  # noqa: E402
+from generator import repo  # noqa: E402
 from generator.catalog import load_catalog  # noqa: E402
-from generator.render.control_repo import render_repo  # noqa: E402
+from generator.render.control_repo import render_repo, write_rendering  # noqa: E402
 
 APPS = 10_000
 HOSTS = 100
@@ -55,7 +55,7 @@ def render_once(catalog_path: Path, control: Path) -> tuple[float, int, list[str
     start = time.perf_counter()
     catalog = load_catalog(catalog_path)
     rendering = render_repo(catalog, control)
-    written = files.apply(control, rendering.changes)
+    written = write_rendering(catalog, control, rendering)
     return time.perf_counter() - start, len(written), [c.path for c in written]
 
 

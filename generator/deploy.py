@@ -29,10 +29,10 @@ from generator.state import (
     DeploymentState,
     forget_destroyed,
     promoted,
-    read_state,
     rolled_back,
     with_test_release,
 )
+from generator.state_store import read_state
 
 
 class PuppetRunner(Protocol):

@@ -1,16 +1,15 @@
 """Deployment state: which release is in which slot, and which address each jail
 holds. It lives in the control repo's Hiera node files; this module reads it and
-computes the next state. Pure apart from `read_state`."""
+computes the next state. Pure: reading it from disk is `generator.state_store`."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from generator import names, yamlio
+from generator import names
 from generator.catalog import Catalog, Pool
 from generator.errors import JailgenError
 
@@ -147,28 +146,6 @@ def state_from_node_data(certname: str, module: str, data: Mapping[str, Any]) ->
             previous=tuple(entry.get("previous") or ()),
         )
     return host
-
-
-def read_state(repo: Path, module: str) -> tuple[DeploymentState, dict[str, tuple[str, Any]]]:
-    """The state of every node file, with each file's text and parsed data (so the
-    renderer need not read them again)."""
-    state = DeploymentState()
-    files: dict[str, tuple[str, Any]] = {}
-    nodes = repo / "data" / "nodes"
-    if not nodes.is_dir():
-        return state, files
-    for path in sorted(nodes.glob("*.yaml")):
-        certname = path.name[: -len(".yaml")]
-        text = path.read_text(encoding="utf-8")
-        try:
-            data = yamlio.load_fast(text) or {}
-        except Exception as exc:
-            raise JailgenError(f"{path}: cannot parse: {exc}") from exc
-        if not isinstance(data, Mapping):
-            raise JailgenError(f"{path}: expected a mapping of Hiera keys")
-        files[f"data/nodes/{path.name}"] = (text, data)
-        state.hosts[certname] = state_from_node_data(certname, module, data)
-    return state, files
 
 
 def plan(catalog: Catalog, current: DeploymentState) -> DeploymentState:

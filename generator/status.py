@@ -11,7 +11,7 @@ from generator import http
 from generator.catalog import Catalog
 from generator.errors import JailgenError
 from generator.puppet.report import RunReport
-from generator.state import read_state
+from generator.state_store import read_state
 
 
 class ReportSource(Protocol):

@@ -34,13 +34,17 @@ def test_render_writes_hiera_and_module(control_repo: Path) -> None:
     assert "shop_3f2a9c1e0b1a:" in node
 
 
+def worktree_files(repo: Path) -> list[Path]:
+    return [p for p in repo.rglob("*") if p.is_file() and ".git" not in p.relative_to(repo).parts]
+
+
 def test_second_render_writes_nothing(control_repo: Path) -> None:
     render(control_repo)
-    before = {p: p.stat().st_mtime_ns for p in control_repo.rglob("*") if p.is_file()}
+    before = {p: p.stat().st_mtime_ns for p in worktree_files(control_repo)}
     code, out, _ = render(control_repo)
     assert code == 0
     assert out == "nothing to change\n"
-    after = {p: p.stat().st_mtime_ns for p in control_repo.rglob("*") if p.is_file()}
+    after = {p: p.stat().st_mtime_ns for p in worktree_files(control_repo)}
     assert before == after
 
 

@@ -13,7 +13,13 @@ from generator import files
 from generator import repo as control
 from generator.catalog import Catalog, load_catalog
 from generator.errors import JailgenError
-from generator.render.control_repo import Rendering, StateChange, owned_paths, render_repo
+from generator.render.control_repo import (
+    Rendering,
+    StateChange,
+    owned_paths,
+    render_repo,
+    write_rendering,
+)
 from generator.state import DeploymentState
 
 MAX_PUSH_ATTEMPTS = 5
@@ -111,7 +117,7 @@ def render_catalog(
     outcome.state = rendering.state
     if check:
         return outcome
-    files.apply(repo_path, rendering.changes)
+    write_rendering(catalog, repo_path, rendering)
     outcome.render_s = time.monotonic() - started
     if git_repo is None:
         return outcome
@@ -149,7 +155,7 @@ def _commit_and_push(
         except control.PushRejected:
             control.catch_up(git_repo, outcome.commit, remote)
             rendering = render_repo(catalog, repo_path, change)
-            files.apply(repo_path, rendering.changes)
+            write_rendering(catalog, repo_path, rendering)
             outcome.changes = rendering.pending
             outcome.state = rendering.state
             outcome.commit = control.commit(

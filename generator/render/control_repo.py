@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,8 @@ from generator.catalog import Catalog
 from generator.gcpause import paused_gc
 from generator.render import hiera
 from generator.render.templates import render_folder
-from generator.state import DeploymentState, owned_keys, plan, read_state
+from generator.state import DeploymentState, owned_keys, plan
+from generator.state_store import parse_node_file, read_state, remember
 
 StateChange = Callable[[DeploymentState], DeploymentState]
 
@@ -52,18 +53,16 @@ def render_module(catalog: Catalog) -> dict[str, str]:
 
 
 def _hiera_text(
-    existing: tuple[str, Any] | None, owned: dict[str, Any], keys: tuple[str, ...]
+    path: Path, existing: str | None, owned: dict[str, Any], keys: tuple[str, ...]
 ) -> str:
     canonical = yamlio.emit(owned)
-    if existing is None:
+    if existing is None or existing == canonical:
         return canonical
-    text, data = existing
-    if text == canonical:
-        return text
     # a file holding only jailgen's data, as jailgen wrote it, is simply rewritten
-    if isinstance(data, Mapping) and set(data) <= set(keys) and yamlio.emit(data) == text:
+    data = parse_node_file(path, existing)
+    if set(data) <= set(keys) and yamlio.emit(data) == existing:
         return canonical
-    return yamlio.merge(text, owned, keys)
+    return yamlio.merge(existing, owned, keys)
 
 
 def render_repo(catalog: Catalog, repo: Path, change: StateChange | None = None) -> Rendering:
@@ -74,30 +73,38 @@ def render_repo(catalog: Catalog, repo: Path, change: StateChange | None = None)
 
 
 def _render_repo(catalog: Catalog, repo: Path, change: StateChange | None) -> Rendering:
-    before, node_files = read_state(repo, catalog.site.module)
+    before, known = read_state(repo, catalog.site.module)
     current = change(before) if change is not None else before
     state = plan(catalog, current)
     module = catalog.site.module
     out: dict[str, str] = {}
-    known: dict[str, str] = {}
 
     common_path = repo / "data" / "common.yaml"
-    common_existing = None
     if common_path.is_file():
-        text = common_path.read_text(encoding="utf-8")
-        common_existing = (text, yamlio.load_fast(text))
-        known["data/common.yaml"] = text
+        known["data/common.yaml"] = common_path.read_text(encoding="utf-8")
     out["data/common.yaml"] = _hiera_text(
-        common_existing, hiera.common_data(catalog), hiera.common_owned_keys(module)
+        common_path,
+        known.get("data/common.yaml"),
+        hiera.common_data(catalog),
+        hiera.common_owned_keys(module),
     )
     keys = owned_keys(module)
     for certname in sorted(catalog.hosts):
         rel = f"data/nodes/{certname}.yaml"
-        existing = node_files.get(rel)
-        if existing is not None:
-            known[rel] = existing[0]
-        out[rel] = _hiera_text(existing, hiera.node_data(catalog, state, certname), keys)
+        out[rel] = _hiera_text(
+            repo / rel, known.get(rel), hiera.node_data(catalog, state, certname), keys
+        )
     out.update(render_module(catalog))
     changes = files.compare(repo, out, known)
     changes += files.deletions(repo, module_dir(catalog), set(out))
     return Rendering(changes, state, before)
+
+
+def write_rendering(catalog: Catalog, repo: Path, rendering: Rendering) -> list[files.Change]:
+    """Write what a rendering changes, and remember the state of the node files
+    written, so that the next read of the state need not parse them."""
+    done = files.apply(repo, rendering.changes)
+    written = {c.path: c.new for c in done if c.new is not None}
+    if written:
+        remember(repo, catalog.site.module, written, rendering.state)
+    return done
