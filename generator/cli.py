@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -21,8 +22,10 @@ from generator.catalog import Catalog, load_catalog
 from generator.commands import render as render_cmd
 from generator.deploy import Deployer, Outcome
 from generator.errors import CatalogError, JailgenError
+from generator.puppet.agent import AgentRunner, Progress
+from generator.puppet.live import live_runs
 from generator.puppet.local import LocalPuppet, LocalRunner
-from generator.status import AppHostStatus, status
+from generator.status import AppHostStatus, ReportSource, status
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -127,20 +130,37 @@ def render(
         sys.exit(1)
 
 
-def _deployer(catalog_path: Path, repo: Path, workdir: Path | None, wait: float) -> Deployer:
+@contextmanager
+def _deploying(
+    catalog_path: Path, repo: Path, workdir: Path | None, wait: float, as_json: bool
+) -> Iterator[Deployer]:
+    """A Deployer for the catalog's Puppet mode; in agent mode, with a live view
+    of the hosts' runs on stderr (not with --json)."""
     catalog = load_catalog(catalog_path)
     git_repo = control.open_repo(repo)
     push = any(r.name == "origin" for r in git_repo.remotes)
-    return Deployer(catalog, repo, runner_for(catalog, workdir), push=push, lock_wait_s=wait)
+    if catalog.site.puppet_mode == "agent" and not as_json:
+        with live_runs() as view:
+            runner = runner_for(catalog, workdir, progress=view.update)
+            yield Deployer(catalog, repo, runner, push=push, lock_wait_s=wait)
+        return
+    yield Deployer(catalog, repo, runner_for(catalog, workdir), push=push, lock_wait_s=wait)
 
 
-def runner_for(catalog: Catalog, workdir: Path | None) -> LocalRunner:
-    if catalog.site.puppet_mode != "local":
-        raise JailgenError(
-            f"{catalog.path}: site.puppet.mode {catalog.site.puppet_mode!r} is not available "
-            "here yet (use local)"
-        )
+def runner_for(
+    catalog: Catalog, workdir: Path | None, progress: Progress | None = None
+) -> LocalRunner | AgentRunner:
+    """The Puppet runner of the catalog's site.puppet.mode."""
+    if catalog.site.puppet_mode == "agent":
+        if progress is None:
+            return AgentRunner(catalog)
+        return AgentRunner(catalog, progress)
     return LocalRunner(LocalPuppet(workdir or Path(catalog.site.linux_root) / "puppet"))
+
+
+def report_source(runner: LocalRunner | AgentRunner) -> ReportSource:
+    """Where `status` reads each host's last run: local files or PuppetDB."""
+    return runner.puppet if isinstance(runner, LocalRunner) else runner
 
 
 def deploy_options(func: Callable[P, R]) -> Callable[P, R]:
@@ -223,7 +243,9 @@ def test_command(
     wait: float,
 ) -> None:
     """QA: put release REVISION of APP on its test domain."""
-    _print_outcome(_deployer(catalog_path, repo, workdir, wait).test(app, revision), as_json)
+    with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
+        outcome = deployer.test(app, revision)
+    _print_outcome(outcome, as_json)
 
 
 @main.command()
@@ -235,7 +257,9 @@ def promote(
     app: str, catalog_path: Path, repo: Path, workdir: Path | None, as_json: bool, wait: float
 ) -> None:
     """Release manager: move live to the (healthy) jail under test."""
-    _print_outcome(_deployer(catalog_path, repo, workdir, wait).promote(app), as_json)
+    with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
+        outcome = deployer.promote(app)
+    _print_outcome(outcome, as_json)
 
 
 @main.command()
@@ -247,7 +271,9 @@ def rollback(
     app: str, catalog_path: Path, repo: Path, workdir: Path | None, as_json: bool, wait: float
 ) -> None:
     """Move live back to the newest previous jail, once it is found healthy."""
-    _print_outcome(_deployer(catalog_path, repo, workdir, wait).rollback(app), as_json)
+    with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
+        outcome = deployer.rollback(app)
+    _print_outcome(outcome, as_json)
 
 
 @main.command("status")
@@ -259,7 +285,7 @@ def status_command(
 ) -> None:
     """Per app and host: test, live and previous jails, health, converged commit."""
     catalog = load_catalog(catalog_path)
-    rows = status(catalog, repo, runner_for(catalog, workdir).puppet, app)
+    rows = status(catalog, repo, report_source(runner_for(catalog, workdir)), app)
     if as_json:
         click.echo(json.dumps([r.to_json() for r in rows], indent=2, sort_keys=True))
         return
@@ -318,3 +344,69 @@ def _print_status(rows: list[AppHostStatus]) -> None:
                 row.app, row.host, jail.slot, jail.name, jail.address, jail.health, converged
             )
     Console(width=160).print(table)
+
+
+DEFAULT_STACK_DIR = Path("/var/tmp/jailgen-stack")
+
+
+@main.group()
+def stack() -> None:
+    """A development Puppet stack here: PostgreSQL, PuppetDB, Puppet Server, r10k, agents."""
+
+
+@stack.command("up")
+@click.option(
+    "--dir",
+    "root",
+    default=DEFAULT_STACK_DIR,
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="State directory (configuration, data, certificates, logs).",
+)
+@click.option("--agents", "count", default=3, show_default=True, help="Agents on this machine.")
+@click.option(
+    "--certname",
+    "certnames",
+    multiple=True,
+    help="Agent certnames (instead of agent1.jailgen.test ...); repeat for each.",
+)
+@click.option("--environment", default="production", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@user_errors
+def stack_up(
+    root: Path, count: int, certnames: tuple[str, ...], environment: str, as_json: bool
+) -> None:
+    """Start the stack on 127.0.0.1 and print the catalog's site.puppet for it."""
+    from generator import stack as dev_stack
+
+    agents = certnames or tuple(f"agent{i}.jailgen.test" for i in range(1, count + 1))
+    settings = dev_stack.StackSettings(root, agents, environment)
+    manifest = dev_stack.up(settings, (lambda _: None) if as_json else click.echo)
+    if as_json:
+        click.echo(json.dumps(manifest.to_json(), indent=2, sort_keys=True))
+        return
+    for name, pid in sorted(manifest.pids.items()):
+        click.echo(f"  {name}: pid {pid}")
+    layout = dev_stack.Layout(Path(manifest.root))
+    click.echo(f"\nPush the control repo to {layout.control_remote} (its origin), and use:\n")
+    click.echo("site:")
+    click.echo(dev_stack.catalog_puppet_block(manifest, environment), nl=False)
+    click.echo(f"\nStop it with: jailgen stack down --dir {manifest.root}")
+
+
+@stack.command("down")
+@click.option(
+    "--dir",
+    "root",
+    default=DEFAULT_STACK_DIR,
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="State directory of the stack.",
+)
+@user_errors
+def stack_down(root: Path) -> None:
+    """Stop every server of the stack, by the pids `stack up` recorded."""
+    from generator import stack as dev_stack
+
+    stopped = dev_stack.down(root, click.echo)
+    click.echo("nothing was running" if not stopped else "stack stopped")
