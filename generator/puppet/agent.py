@@ -62,6 +62,7 @@ def agent_argv(
         "--job-id",
         job_id,
         "--no-usecacheonfailure",
+        "--verbose",  # notices such as "already in progress" are only shown verbose
         "--color=false",
     ]
     if agent_dir is not None:
