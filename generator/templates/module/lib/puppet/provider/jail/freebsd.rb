@@ -234,8 +234,7 @@ Puppet::Type.type(:jail).provide(:freebsd) do
 
   def start
     write_conf
-    run(self.class.service_command('start', name))
-    verify_running
+    verify_running(run(self.class.service_command('start', name)))
     @property_hash[:ensure] = :running
   end
 
@@ -246,8 +245,7 @@ Puppet::Type.type(:jail).provide(:freebsd) do
 
   def restart
     write_conf
-    run(self.class.service_command('restart', name))
-    verify_running
+    verify_running(run(self.class.service_command('restart', name)))
     @property_hash[:ensure] = :running
   end
 
@@ -322,9 +320,14 @@ Puppet::Type.type(:jail).provide(:freebsd) do
     @property_hash[:configured] = true
   end
 
-  def verify_running
+  # rc.d/jail exits 0 even when jail(8) fails, printing jail(8)'s message
+  # instead; so whether the jail runs is checked with jls, and that message
+  # is what the error carries.
+  def verify_running(service_output)
     run(self.class.check_running_command(name))
   rescue Puppet::ExecutionFailure
-    raise Puppet::Error, "jail #{name} did not start; see /var/log/jail_console_#{name}.log"
+    said = service_output.to_s.split("\n").map(&:strip).reject(&:empty?).join(' ')
+    said = " (service jail said: #{said})" unless said.empty?
+    raise Puppet::Error, "jail #{name} did not start#{said}; see /var/log/jail_console_#{name}.log"
   end
 end

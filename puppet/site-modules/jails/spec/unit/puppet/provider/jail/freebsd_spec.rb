@@ -181,6 +181,20 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
       expect { converge(:running) }.to raise_error(Puppet::Error, /jail #{name} did not start/)
     end
 
+    it "says why, in rc.d/jail's words, when the jail does not come up" do
+      said = "Starting jails: cannot start jail  \"#{name}\": \n" \
+             "jail: #{name}: mount.devfs: #{path}/dev: No such file or directory\n.\n"
+      allow(described_class).to receive(:run).with(['/usr/sbin/service', 'jail', 'start', name]).and_return(said)
+      allow(described_class).to receive(:run).with(['/usr/sbin/jls', '-j', name, 'jid'])
+                                             .and_raise(Puppet::ExecutionFailure, "jls: jail \"#{name}\" not found")
+      expect { converge(:running) }.to raise_error(
+        Puppet::Error,
+        "jail #{name} did not start (service jail said: Starting jails: cannot start jail  \"#{name}\": " \
+        "jail: #{name}: mount.devfs: #{path}/dev: No such file or directory .); " \
+        "see /var/log/jail_console_#{name}.log",
+      )
+    end
+
     it 'needs a ZFS snapshot as template' do
       resource[:template] = '/var/lib/jailgen/templates/base'
       expect { converge(:running) }.to raise_error(Puppet::Error, /needs a ZFS snapshot as template/)
