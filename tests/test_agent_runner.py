@@ -199,7 +199,7 @@ def puppetdb_report(certname: str = "web2.example.net") -> dict[str, object]:
         },
         "logs": {
             "data": [
-                {"level": "err", "message": "Facter: Permission denied"},
+                {"level": "err", "source": "Facter", "message": "Permission denied"},
                 {"level": "err", "message": "Could not write nginx.conf"},
                 {"level": "notice", "message": "Applied catalog"},
             ]

@@ -102,7 +102,7 @@ def to_run_report(
         str(log.get("message"))
         for log in _inline(report, "logs")
         if log.get("level") in ("err", "crit", "alert", "emerg")
-        and not str(log.get("message", "")).startswith("Facter:")
+        and log.get("source") != "Facter"  # fact resolution noise, not the run's errors
     ]
     start, end = timestamp(report.get("start_time")), timestamp(report.get("end_time"))
     version = report.get("configuration_version")
