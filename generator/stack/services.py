@@ -119,7 +119,7 @@ def _up(
     started = time.monotonic()
     password = secrets.token_hex(16)
     pids["postgresql"] = _start_postgres(layout, ports, say)
-    _setup_ca(layout, ports)
+    _setup_ca(layout, ports, settings.jrubies)
     say(f"Puppet CA ready in {layout.server_cadir}")
     log = layout.logs / "puppetserver.log"
     pids["puppetserver"] = processes.start(
@@ -297,7 +297,7 @@ def _create_database(layout: Layout, ports: Ports, password: str) -> None:
 # -- Puppet CA, Puppet Server and PuppetDB ------------------------------------------
 
 
-def _setup_ca(layout: Layout, ports: Ports) -> None:
+def _setup_ca(layout: Layout, ports: Ports, jrubies: int) -> None:
     hostname = socket.gethostname()
     conf = layout.server_confdir / "puppet.conf"
     for directory in (layout.server_tk_confdir, layout.environments, layout.server_confdir):
@@ -306,7 +306,7 @@ def _setup_ca(layout: Layout, ports: Ports) -> None:
     write_atomic(layout.server_confdir / "puppetdb.conf", configs.server_puppetdb_conf(ports))
     write_atomic(layout.server_confdir / "routes.yaml", configs.SERVER_ROUTES)
     write_atomic(layout.server / "logback.xml", configs.LOGBACK)
-    for name, text in configs.server_tk_configs(layout, ports, 2).items():
+    for name, text in configs.server_tk_configs(layout, ports, jrubies).items():
         write_atomic(layout.server_tk_confdir / name, text)
     write_atomic(
         layout.server_tk_confdir / "auth.conf",
