@@ -1,0 +1,1 @@
+"""A stateful model of the FreeBSD host tools the generated module runs."""

@@ -1,0 +1,182 @@
+"""A FreeBSD host for acceptance tests: the model root of a fresh FreeBSD 14.1
+host, a control repo rendered from a catalog, and real `puppet apply` runs of
+that repo on the host (see sandbox.py), with FreeBSD facts.
+
+Everything lives under one temporary directory; every run ends with its
+process, and its mount namespace with it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator import repo
+from generator.catalog import Catalog, load_catalog
+from generator.commands.render import RenderOutcome, render_catalog
+from generator.puppet.local import LocalPuppet
+from generator.puppet.report import RunReport, read_report
+from generator.render.control_repo import StateChange
+from tests.freebsd import sandbox
+from tests.freebsd.fbmodel.host import read_calls, read_state
+from tests.freebsd.fbmodel.init import init_host
+
+ENVIRONMENT = "production"
+
+# Facter facts of a FreeBSD 14.1 amd64 host. External facts (the agent's
+# facts.d) take precedence over Facter's own, so the Linux machine that runs
+# the tests reports these; the jail provider and the package and service
+# providers are chosen from them.
+FACTS = """\
+kernel: FreeBSD
+kernelrelease: 14.1-RELEASE-p5
+kernelversion: "14.1"
+kernelmajversion: "14.1"
+operatingsystem: FreeBSD
+osfamily: FreeBSD
+operatingsystemrelease: 14.1-RELEASE-p5
+operatingsystemmajrelease: "14"
+hardwaremodel: amd64
+architecture: amd64
+os:
+  name: FreeBSD
+  family: FreeBSD
+  hardware: amd64
+  architecture: amd64
+  release:
+    full: 14.1-RELEASE-p5
+    major: "14"
+    minor: "1"
+"""
+
+
+# The same as environment variables: Facter reads these on every lookup, also
+# after Puppet has reset it during a run (providers are chosen from them).
+FACT_VARIABLES = {
+    f"FACTER_{line.split(':', 1)[0]}": line.split(":", 1)[1].strip().strip('"')
+    for line in FACTS.splitlines()
+    if line and not line.startswith(" ") and line.split(":", 1)[1].strip()
+}
+
+
+def read_only(call: dict[str, Any]) -> bool:
+    """Calls that only look at the host."""
+    tool, args = call["tool"], call["args"]
+    checks: dict[str, Callable[[list[str]], bool]] = {
+        "zfs": lambda a: a[0] in ("list", "get"),
+        "jls": lambda a: True,
+        "sysrc": lambda a: "-c" in a or "-n" in a,
+        "ifconfig": lambda a: a[1:] in ([], ["inet"]),
+        "pkg": lambda a: bool({"query", "info", "version"} & set(a)),
+        "rc.subr": lambda a: a[1] in ("onestatus", "status", "rcvar", "enabled"),
+        "service": lambda a: a[1] in ("status", "onestatus"),
+        "nginx": lambda a: "-t" in a,
+        "git": lambda a: "rev-parse" in a,
+    }
+    return tool in checks and checks[tool](args)
+
+
+def changes(run: Run) -> list[list[str]]:
+    """What a run did to the host: its top-level calls that change something."""
+    return [[c["tool"], *c["args"]] for c in run.calls if "parent" not in c and not read_only(c)]
+
+
+@dataclass
+class Run:
+    """One `puppet apply`: its report, output, and the model calls it made."""
+
+    report: RunReport
+    stdout: str
+    stderr: str
+    calls: list[dict[str, Any]]
+    seconds: float
+
+    def commands(self, *tools: str) -> list[list[str]]:
+        """The argv (tool name first) of the calls of these tools, in order."""
+        return [[c["tool"], *c["args"]] for c in self.calls if not tools or c["tool"] in tools]
+
+    def describe(self) -> str:
+        return f"{self.report.summary()}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+@dataclass
+class FreeBSDSite:
+    base: Path
+    certname: str = "jail1.example.net"
+    catalog_path: Path = field(init=False)
+    runs: list[Run] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.catalog_path = self.base / "catalog.yaml"
+
+    @property
+    def root(self) -> Path:
+        """The model root: the FreeBSD host's file system and state."""
+        return self.base / "host"
+
+    @property
+    def control(self) -> Path:
+        return self.base / "control"
+
+    @property
+    def puppet(self) -> LocalPuppet:
+        return LocalPuppet(self.base / "puppet")
+
+    def create(self, catalog_text: str) -> FreeBSDSite:
+        init_host(self.root, self.certname)
+        self.catalog_path.write_text(catalog_text)
+        repo.init(self.control)
+        self.render()
+        return self
+
+    def catalog(self) -> Catalog:
+        return load_catalog(self.catalog_path)
+
+    def render(
+        self, change: StateChange | None = None, subject: str = "Render the catalog"
+    ) -> RenderOutcome:
+        return render_catalog(
+            self.catalog(), self.control, commit=True, change=change, subject=subject
+        )
+
+    def apply(self, *extra: str) -> Run:
+        puppet = self.puppet
+        envdir = puppet.environment_dir(self.control, ENVIRONMENT)
+        argv = puppet.apply_argv(envdir, ENVIRONMENT, self.certname)
+        # Debian's Puppet keeps these under its own /var, which here is the host's.
+        private = puppet.host_dir(self.certname)
+        argv[-1:-1] = [f"--ssldir={private / 'ssl'}", f"--publicdir={private / 'public'}", *extra]
+        facts = puppet.host_dir(self.certname) / "var" / "facts.d"
+        facts.mkdir(parents=True, exist_ok=True)
+        (facts / "freebsd.yaml").write_text(FACTS)
+        report_path = puppet.report_path(self.certname)
+        report_path.unlink(missing_ok=True)
+        tmp = self.base / "tmp"
+        tmp.mkdir(exist_ok=True)
+        env = {
+            **os.environ,
+            **FACT_VARIABLES,
+            "TMPDIR": str(tmp),
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+        }
+        seen = len(read_calls(self.root))
+        start = time.monotonic()
+        result = sandbox.run(self.root, self.base, argv, env)
+        seconds = time.monotonic() - start
+        report = read_report(report_path, result.returncode, self.certname, result.stderr)
+        run = Run(report, result.stdout, result.stderr, read_calls(self.root)[seen:], seconds)
+        self.runs.append(run)
+        return run
+
+    # --- the host's state ---
+
+    def state(self) -> dict[str, Any]:
+        return read_state(self.root)
+
+    def file(self, freebsd_path: str) -> Path:
+        return self.root / freebsd_path.lstrip("/")

@@ -1,0 +1,457 @@
+"""The FreeBSD model itself: each tool keeps state, and fails where and how the
+real tool does."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.freebsd.conftest import Model
+from tests.freebsd.fbmodel import jailconf
+from tests.freebsd.fbmodel.host import ToolError, read_calls, read_state
+
+RELEASE = "14.1-RELEASE"
+TEMPLATE = f"zroot/jails/templates/{RELEASE}"
+BASE_URL = f"https://download.freebsd.org/releases/amd64/{RELEASE}/base.txz"
+
+JAIL_CONF = """\
+# a jail as the freebsd provider writes it
+web_1 {
+\texec.start = "/bin/sh /etc/rc";
+\texec.stop = "/bin/sh /etc/rc.shutdown";
+\texec.consolelog = "/var/log/jail_console_${name}.log";
+\texec.clean;
+\tmount.devfs;
+\thost.hostname = "${name}";
+\tpath = "/usr/local/jails/containers/web_1";
+\tinterface = lo1;
+\tip4.addr = 172.16.0.2;
+}
+"""
+
+
+def ok(result: object) -> None:
+    assert getattr(result, "status", None) == 0, result
+
+
+def host_with_template(model: Model) -> None:
+    """The state the module's template class leaves: lo1, jails enabled, @base."""
+    for argv in (
+        ["sysrc", "cloned_interfaces+=lo1", "ifconfig_lo1=inet 172.16.0.1/12", "jail_enable=YES"],
+        ["ifconfig", "lo1", "create"],
+        ["ifconfig", "lo1", "inet", "172.16.0.1/12", "alias"],
+        ["zfs", "create", "-p", "-o", "mountpoint=/usr/local/jails", "zroot/jails"],
+        ["zfs", "create", "zroot/jails/media"],
+        ["zfs", "create", "zroot/jails/containers"],
+        ["zfs", "create", "-p", TEMPLATE],
+        ["fetch", "-q", "-o", f"/usr/local/jails/media/{RELEASE}-base.txz", BASE_URL],
+        [
+            "tar",
+            "-x",
+            "-f",
+            f"/usr/local/jails/media/{RELEASE}-base.txz",
+            "-C",
+            f"/usr/local/jails/templates/{RELEASE}",
+            "--unlink",
+        ],
+        ["zfs", "snapshot", f"{TEMPLATE}@base"],
+    ):
+        ok(model(*argv))
+    model.path("/etc/jail.conf.d").mkdir()
+    model.path("/etc/jail.conf").write_text('.include "/etc/jail.conf.d/*.conf";\n')
+
+
+def new_jail(model: Model, name: str = "web_1", conf: str = JAIL_CONF) -> None:
+    ok(
+        model(
+            "zfs",
+            "clone",
+            "-o",
+            f"mountpoint=/usr/local/jails/containers/{name}",
+            f"{TEMPLATE}@base",
+            f"zroot/jails/containers/{name}",
+        )
+    )
+    model.path(f"/etc/jail.conf.d/{name}.conf").write_text(conf.replace("web_1", name))
+
+
+# --- zfs ---
+
+
+def test_a_clone_needs_an_existing_snapshot(model: Model) -> None:
+    host_with_template(model)
+    missing = model("zfs", "clone", f"{TEMPLATE}@nope", "zroot/jails/containers/a")
+    assert (missing.status, missing.err) == (
+        1,
+        f"cannot open '{TEMPLATE}@nope': dataset does not exist\n",
+    )
+    not_a_snapshot = model("zfs", "clone", TEMPLATE, "zroot/jails/containers/a")
+    assert (
+        not_a_snapshot.err == f"cannot open '{TEMPLATE}': missing '@' delimiter in snapshot name\n"
+    )
+    orphan = model("zfs", "clone", f"{TEMPLATE}@base", "zroot/nothing/a")
+    assert orphan.err == "cannot create 'zroot/nothing/a': parent does not exist\n"
+    assert "zroot/jails/containers/a" not in read_state(model.root)["datasets"]
+
+
+def test_a_clone_starts_from_the_snapshot_in_a_real_directory(model: Model) -> None:
+    host_with_template(model)
+    model.path(f"/usr/local/jails/templates/{RELEASE}/etc/after-snapshot").write_text("later\n")
+    new_jail(model)
+    tree = model.path("/usr/local/jails/containers/web_1")
+    assert (tree / "bin" / "sh").is_file()
+    assert (tree / "bin" / "freebsd-version").read_text().count(
+        f'USERLAND_VERSION="{RELEASE}"'
+    ) == 1
+    assert not (tree / "etc" / "after-snapshot").exists()
+    listing = model(
+        "zfs", "list", "-H", "-o", "name,origin,mountpoint", "zroot/jails/containers/web_1"
+    )
+    assert (
+        listing.out
+        == f"zroot/jails/containers/web_1\t{TEMPLATE}@base\t/usr/local/jails/containers/web_1\n"
+    )
+
+
+def test_destroy_refuses_children_dependents_and_busy_datasets(model: Model) -> None:
+    host_with_template(model)
+    new_jail(model)
+    children = model("zfs", "destroy", TEMPLATE)
+    assert children.status == 1
+    assert children.err == (
+        f"cannot destroy '{TEMPLATE}': filesystem has children\n"
+        f"use '-r' to destroy the following datasets:\n{TEMPLATE}@base\n"
+    )
+    clones = model("zfs", "destroy", "-r", TEMPLATE)
+    assert clones.err == (
+        f"cannot destroy '{TEMPLATE}': filesystem has dependent clones\n"
+        "use '-R' to destroy the following datasets:\nzroot/jails/containers/web_1\n"
+    )
+    snapshot = model("zfs", "destroy", f"{TEMPLATE}@base")
+    assert snapshot.err.startswith(
+        f"cannot destroy '{TEMPLATE}@base': snapshot has dependent clones\n"
+    )
+    ok(model("service", "jail", "start", "web_1"))
+    busy = model("zfs", "destroy", "zroot/jails/containers/web_1")
+    assert (busy.status, busy.err) == (
+        1,
+        "cannot unmount '/usr/local/jails/containers/web_1': pool or dataset is busy\n",
+    )
+    ok(model("service", "jail", "stop", "web_1"))
+    ok(model("zfs", "destroy", "zroot/jails/containers/web_1"))
+    assert not model.path("/usr/local/jails/containers/web_1").exists()
+    ok(model("zfs", "destroy", "-r", TEMPLATE))
+
+
+def test_zfs_list_create_and_command_line_errors(model: Model) -> None:
+    ok(model("zfs", "create", "-p", "-o", "mountpoint=/usr/local/jails", "zroot/jails"))
+    ok(model("zfs", "create", "zroot/jails/templates"))  # inherits /usr/local/jails/templates
+    assert model("zfs", "create", "-p", "zroot/jails").status == 0  # -p: existing is fine
+    again = model("zfs", "create", "zroot/jails")
+    assert again.err == "cannot create 'zroot/jails': dataset already exists\n"
+    listing = model("zfs", "list", "-H", "-p", "-o", "name,mountpoint", "-t", "filesystem")
+    assert listing.out == (
+        "zroot\t/zroot\nzroot/jails\t/usr/local/jails\nzroot/jails/templates\t/usr/local/jails/templates\n"
+    )
+    assert model.path("/usr/local/jails/templates").is_dir()
+    missing = model("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "zroot/jails@base")
+    assert (missing.status, missing.out, missing.err) == (
+        1,
+        "",
+        "cannot open 'zroot/jails@base': dataset does not exist\n",
+    )
+    bad = model("zfs", "clone", "-x", "a@b", "c")
+    assert bad.status == 2  # zfs(8) EXIT STATUS: 2 for invalid command line options
+    assert bad.err.startswith("invalid option 'x'\nusage:\n\tclone [-p] [-o property=value]")
+    assert model("zfs", "frobnicate").err.startswith("unrecognized command 'frobnicate'")
+
+
+def test_a_full_pool_fails_clones_with_out_of_space(model: Model) -> None:
+    host_with_template(model)
+    state = read_state(model.root)
+    state["pools"]["zroot"]["full"] = True
+    (model.root / ".model" / "state.json").write_text(__import__("json").dumps(state))
+    full = model("zfs", "clone", f"{TEMPLATE}@base", "zroot/jails/containers/a")
+    assert (full.status, full.err) == (
+        1,
+        "cannot create 'zroot/jails/containers/a': out of space\n",
+    )
+    assert not model.path("/usr/local/jails/containers/a").exists()
+
+
+# --- jail.conf(5) ---
+
+
+def test_jail_conf_parameters_variables_quoting_and_lists() -> None:
+    config = jailconf.parse_text(
+        """\
+/* defaults for every jail */
+exec.clean;
+path = "/jails/${name}";     // double quotes expand
+$pool = 10.0;
+web {
+    host.hostname = '${name}.literal';   # single quotes do not
+    ip4.addr = ${pool}.2, "$pool.3";
+    ip4.addr += 10.0.0.4;  # $pool.3 is the variable "pool.3": there is none
+    exec.start = "/bin/sh /etc/rc \\"quoted\\"";
+    allow.noraw_sockets;
+}
+"""
+    )
+    assert config.order == ["web"]
+    assert config.parameters("web") == {
+        "name": ["web"],
+        "exec.clean": True,
+        "path": ["/jails/web"],
+        "host.hostname": ["${name}.literal"],
+        "ip4.addr": ["10.0.2", "", "10.0.0.4"],
+        "exec.start": ['/bin/sh /etc/rc "quoted"'],
+        "allow.noraw_sockets": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("web {\n  path = /x\n}\n", "jail.conf line 3: }: syntax error"),
+        ("web {\n  path = /x;\n", "jail.conf: unexpected EOF"),
+        ('web { path = "/x; }\n', "jail.conf: unexpected EOF"),
+    ],
+)
+def test_jail_conf_syntax_errors_name_file_and_line(text: str, message: str) -> None:
+    with pytest.raises(ToolError) as error:
+        jailconf.parse_text(text)
+    assert error.value.message == message
+
+
+def test_jail_conf_includes_its_directory(model: Model) -> None:
+    host_with_template(model)
+    new_jail(model)
+    new_jail(model, "web_2", JAIL_CONF.replace("172.16.0.2", "172.16.0.3"))
+    ok(model("jail", "-f", "/etc/jail.conf", "-c", "web_2"))
+    assert model("jls", "-j", "web_2", "ip4.addr", "host.hostname", "path").out == (
+        "172.16.0.3 web_2 /usr/local/jails/containers/web_2\n"
+    )
+
+
+# --- jails and rc.d/jail ---
+
+
+def test_service_jail_start_runs_the_jail_with_its_address(model: Model) -> None:
+    host_with_template(model)
+    new_jail(model)
+    started = model("service", "jail", "start", "web_1")
+    assert started == type(started)(0, "Starting jails: web_1.\n", "")
+    assert model("jls", "-q", "name").out == "web_1\n"
+    assert model("jls", "-j", "web_1", "jid").out == "1\n"
+    assert model("jls").out == (
+        "   JID  IP Address      Hostname                      Path\n"
+        "     1  172.16.0.2      web_1                         /usr/local/jails/containers/web_1\n"
+    )
+    assert "\tinet 172.16.0.2 netmask 0xffffffff\n" in model("ifconfig", "lo1").out
+    assert model.path("/var/run/jail_web_1.id").read_text() == "1\n"
+    ok(model("service", "jail", "stop", "web_1"))
+    assert model("jls", "-q", "name").out == ""
+    assert "172.16.0.2" not in model("ifconfig", "lo1").out
+    calls = [
+        [c["tool"], *c["args"]] for c in read_calls(model.root) if c.get("parent") == "rc.d/jail"
+    ]
+    assert calls == [
+        ["jail", "-i", "-f", "/etc/jail.conf.d/web_1.conf", "-c", "web_1"],
+        ["jail", "-q", "-f", "/etc/jail.conf.d/web_1.conf", "-r", "web_1"],
+    ]
+
+
+def test_service_jail_start_fails_as_rc_d_jail_does(model: Model) -> None:
+    """rc.d/jail exits 0 and prints jail(8)'s complaint; only jls tells."""
+    host_with_template(model)
+    unknown = model("service", "jail", "start", "nosuch")
+    assert unknown == type(unknown)(
+        0, 'Starting jails: cannot start jail  "nosuch": \njail: "nosuch" not found\n.\n', ""
+    )
+    model.path("/etc/jail.conf.d/web_1.conf").write_text(JAIL_CONF)  # no dataset: no path
+    no_path = model("service", "jail", "start", "web_1")
+    assert no_path.out == (
+        'Starting jails: cannot start jail  "web_1": \n'
+        "jail: web_1: mount.devfs: /usr/local/jails/containers/web_1/dev: "
+        "No such file or directory\n.\n"
+    )
+    assert model("jls", "-j", "web_1", "jid").err == 'jls: jail "web_1" not found\n'
+    assert "172.16.0.2" not in model("ifconfig", "lo1").out  # the address was taken back
+
+
+def test_a_jail_cannot_start_without_its_interface_or_with_a_taken_address(model: Model) -> None:
+    host_with_template(model)
+    new_jail(model)
+    ok(model("ifconfig", "lo1", "destroy"))
+    no_interface = model("service", "jail", "start", "web_1")
+    assert no_interface.out == (
+        'Starting jails: cannot start jail  "web_1": \n'
+        "ifconfig: interface lo1 does not exist\n"
+        "jail: web_1: /sbin/ifconfig lo1 inet 172.16.0.2 netmask 255.255.255.255 alias: failed\n.\n"
+    )
+    ok(model("ifconfig", "lo1", "create"))
+    ok(model("ifconfig", "lo1", "inet", "172.16.0.2/32", "alias"))
+    taken = model("service", "jail", "start", "web_1")
+    assert "ifconfig: ioctl (SIOCAIFADDR): File exists\n" in taken.out
+    assert model("jls", "-q", "name").out == ""
+
+
+def test_jail_enable_no_means_service_jail_does_nothing(model: Model) -> None:
+    host_with_template(model)
+    new_jail(model)
+    ok(model("sysrc", "jail_enable=NO"))
+    refused = model("service", "jail", "start", "web_1")
+    assert refused.out == (
+        "Cannot 'start' jail. Set jail_enable to YES in /etc/rc.conf "
+        "or use 'onestart' instead of 'start'.\n"
+    )
+    assert refused.status == 0
+    ok(model("service", "jail", "onestart", "web_1"))
+    assert model("jls", "-q", "name").out == "web_1\n"
+
+
+def test_unknown_jail_parameters_are_refused(model: Model) -> None:
+    host_with_template(model)
+    new_jail(
+        model, conf=JAIL_CONF.replace("\tmount.devfs;\n", "\tmount.devfs;\n\tallow.raw_socket;\n")
+    )
+    started = model("service", "jail", "start", "web_1")
+    assert "jail: web_1: unknown parameter: allow.raw_socket\n" in started.out
+
+
+def test_jls_parameter_forms(model: Model) -> None:
+    host_with_template(model)
+    new_jail(
+        model,
+        conf=JAIL_CONF.replace(
+            "\tmount.devfs;\n", '\tmount.devfs;\n\tallow.raw_sockets = "false";\n'
+        ),
+    )
+    second = JAIL_CONF.replace("\tmount.devfs;\n", "\tmount.devfs;\n\tallow.raw_sockets;\n")
+    new_jail(model, "web_2", second.replace("172.16.0.2", "172.16.0.3"))
+    ok(model("service", "jail", "start", "web_1", "web_2"))
+    assert model("jls", "-n", "name", "allow.raw_sockets").out == (
+        "name=web_1 allow.noraw_sockets\nname=web_2 allow.raw_sockets\n"
+    )
+    assert model("jls", "name", "allow.raw_sockets").out == "web_1 false\nweb_2 true\n"
+    unknown = model("jls", "interface")
+    assert (unknown.status, unknown.err) == (1, "jls: unknown parameter: interface\n")
+    assert model("jls", "-x").err == "jls: usage: jls [-dhNnqv] [-j jail] [param ...]\n"
+
+
+def test_a_jail_boots_its_enabled_services(model: Model) -> None:
+    host_with_template(model)
+    new_jail(model)
+    tree = model.path("/usr/local/jails/containers/web_1")
+    (tree / "usr/local/etc/rc.d").mkdir(parents=True)
+    (tree / "usr/local/etc/rc.d/web").write_text(
+        '#!/bin/sh\n. /etc/rc.subr\nname="web"\nrcvar="web_enable"\n'
+        'command="/usr/sbin/daemon"\nrun_rc_command "$1"\n'
+    )
+    ok(model("sysrc", "-f", "/usr/local/jails/containers/web_1/etc/rc.conf", "web_enable=YES"))
+    ok(model("service", "jail", "start", "web_1"))
+    assert model("jexec", "web_1", "service", "web", "status").out.startswith(
+        "web is running as pid "
+    )
+    assert model("sysrc", "-j", "web_1", "-n", "web_enable").out == "YES\n"
+    assert model.path("/var/log/jail_console_web_1.log").read_text() == "Starting web.\n"
+    ok(model("service", "jail", "stop", "web_1"))
+    assert model("jexec", "web_1", "hostname").err == 'jexec: jail "web_1" not found\n'
+
+
+# --- sysrc, ifconfig, pkg, the template tools ---
+
+
+def test_sysrc_on_the_host(model: Model) -> None:
+    assert model("sysrc", "-n", "cloned_interfaces").out == "\n"  # set in /etc/defaults/rc.conf
+    assert model("sysrc", "cloned_interfaces+=lo1").out == "cloned_interfaces:  -> lo1\n"
+    assert model("sysrc", "cloned_interfaces+=lo1").out == "cloned_interfaces: lo1 -> lo1\n"
+    assert model("sysrc", "-c", "cloned_interfaces+=lo1").status == 0
+    assert model("sysrc", "-c", "jail_enable=YES").status == 1
+    assert model("sysrc", "jail_enable=YES").out == "jail_enable: NO -> YES\n"
+    assert model("sysrc", "nosuch").err == "sysrc: unknown variable 'nosuch'\n"
+    assert 'jail_enable="YES"\n' in model.path("/etc/rc.conf").read_text()
+
+
+def test_ifconfig_cloned_loopback(model: Model) -> None:
+    assert model("ifconfig", "lo1").err == "ifconfig: interface lo1 does not exist\n"
+    ok(model("ifconfig", "lo1", "create"))
+    assert model("ifconfig", "lo1", "create").err == "ifconfig: SIOCIFCREATE2 (lo1): File exists\n"
+    ok(model("ifconfig", "lo1", "inet", "172.16.0.1/12", "alias"))
+    assert model("ifconfig", "lo1", "inet").out == (
+        "lo1: flags=8049<UP,LOOPBACK,RUNNING,MULTICAST> metric 0 mtu 16384\n"
+        "\toptions=680003<RXCSUM,TXCSUM,LINKSTATE,RXCSUM_IPV6,TXCSUM_IPV6>\n"
+        "\tinet 172.16.0.1 netmask 0xfff00000\n"
+    )
+    again = model("ifconfig", "lo1", "inet", "172.16.0.1/12", "alias")
+    assert again.err == "ifconfig: ioctl (SIOCAIFADDR): File exists\n"
+
+
+def test_pkg_installs_per_root(model: Model) -> None:
+    host_with_template(model)
+    new_jail(model)
+    root = "/usr/local/jails/containers/web_1"
+    assert model("pkg", "-r", root, "info", "-e", "python311").status == 1
+    ok(model("pkg", "-r", root, "install", "-y", "py311-sqlite3"))
+    assert model("pkg", "-r", root, "info", "-e", "python311").status == 0  # a dependency
+    assert model("pkg", "info", "-e", "python311").status == 1  # not on the host
+    assert model.path(f"{root}/usr/local/bin/python3.11").is_file()
+    missing = model("pkg", "install", "-y", "nosuch")
+    assert missing.err == (
+        "pkg: No packages available to install matching 'nosuch' "
+        "have been found in the repositories\n"
+    )
+    assert model("pkg", "query", "%n %v %o", "pkg").out == "pkg 1.21.3 ports-mgmt/pkg\n"
+
+
+def test_fetch_reaches_only_the_release_mirror(model: Model) -> None:
+    assert model("fetch", "-q", "-o", "/var/tmp/x", "https://git.example.com/x").err == (
+        "fetch: https://git.example.com/x: No address record\n"
+    )
+    gone = model("fetch", "-q", "-o", "/var/tmp/x", BASE_URL.replace(RELEASE, "9.9-RELEASE"))
+    assert gone.err.endswith("9.9-RELEASE/base.txz: Not Found\n")
+    assert (
+        model("tar", "-x", "-f", "/var/tmp/x", "-C", "/var/tmp").err
+        == "tar: Error opening archive: Failed to open '/var/tmp/x'\n"
+    )
+
+
+def test_freebsd_update_patches_a_base_and_refuses_without_a_terminal(model: Model) -> None:
+    host_with_template(model)
+    basedir = f"/usr/local/jails/templates/{RELEASE}"
+    cron = model("freebsd-update", "-b", basedir, "fetch", "install")
+    assert cron.err == (
+        "`freebsd-update fetch` should not be run non-interactively.\n"
+        "Run `freebsd-update cron` instead.\n"
+    )
+    args = [
+        "-b",
+        basedir,
+        "--currently-running",
+        RELEASE,
+        "--not-running-from-cron",
+        "fetch",
+        "install",
+    ]
+    ok(model("freebsd-update", *args))
+    assert (
+        'USERLAND_VERSION="14.1-RELEASE-p6"'
+        in model.path(f"{basedir}/bin/freebsd-version").read_text()
+    )
+    assert (
+        "No updates needed to update system to 14.1-RELEASE-p6."
+        in model("freebsd-update", *args).out
+    )
+
+
+def test_every_call_is_logged_and_the_executables_work(model: Model) -> None:
+    result = model.exe("zfs", "list", "-H", "-o", "name")
+    assert (result.status, result.out) == (0, "zroot\n")
+    assert model.exe("jls", "-j", "nosuch").err == 'jls: jail "nosuch" not found\n'
+    assert model.exe("freebsd-version", "-ku").out == "14.1-RELEASE-p5\n14.1-RELEASE-p5\n"
+    calls = read_calls(model.root)
+    assert [(c["tool"], c["args"], c["status"]) for c in calls] == [
+        ("zfs", ["list", "-H", "-o", "name"], 0),
+        ("jls", ["-j", "nosuch"], 1),
+        ("freebsd-version", ["-ku"], 0),
+    ]

@@ -1,0 +1,142 @@
+"""The FreeBSD side of the NGINX profile for the fixture catalog: the
+configuration Puppet writes to /usr/local/etc/nginx/nginx.conf on each FreeBSD
+host, accepted by the real `nginx -t`, and changes applied with `service nginx
+reload`.
+
+The fixture's apps come from git servers the model host cannot reach (its git
+fails as it would without DNS), so only the NGINX profile is applied
+(`--tags jails::nginx`); the routes come from the Hiera data either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from generator import state as slots
+from tests.conftest import FIXTURE_CATALOG
+from tests.freebsd.conftest import hermetic
+from tests.freebsd.fbmodel import nginx
+from tests.freebsd.fbmodel.host import Host
+from tests.freebsd.site import FreeBSDSite, Run, changes
+
+NGINX_CONF = "/usr/local/etc/nginx/nginx.conf"
+PROFILE = "--tags=jails::nginx"
+
+
+@pytest.fixture(scope="module")
+def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[FreeBSDSite, Run]]]:
+    found = {}
+    for certname in ("jail1.example.net", "jail2.example.net"):
+        base = tmp_path_factory.mktemp(certname)
+        with hermetic(base):
+            site = FreeBSDSite(base, certname).create(FIXTURE_CATALOG.read_text())
+            found[certname] = (site, site.apply(PROFILE))
+    yield found
+
+
+def upstream(conf: str, name: str) -> str | None:
+    marker = f"upstream {name} {{\n        server "
+    return conf.split(marker, 1)[1].split(";", 1)[0] if marker in conf else None
+
+
+def test_the_profile_installs_configures_and_starts_the_packaged_nginx(
+    hosts: dict[str, tuple[FreeBSDSite, Run]],
+) -> None:
+    for certname, (site, run) in hosts.items():
+        assert run.report.ok, run.describe()
+        assert sorted(run.report.changed) == [
+            f"File[{NGINX_CONF}]",
+            "Package[nginx]",
+            "Service[nginx]",
+        ], certname
+        argv = run.commands()
+        assert ["pkg", "install", "-qy", "nginx"] in argv
+        validations = [a for a in argv if a[:4] == ["nginx", "-t", "-q", "-c"]]
+        assert len(validations) == 1 and validations[0][4].startswith(NGINX_CONF)
+        assert ["rc.subr", "/usr/local/etc/rc.d/nginx", "onestart"] in argv
+        touched = {a[0] for a in changes(run)}
+        assert touched == {"pkg", "rc.subr"}, "the profile alone ran"
+        assert "nginx" in site.state()["services"]["/"]
+        assert 'nginx_enable="YES"' in site.file("/etc/rc.conf").read_text()
+
+
+def test_freebsd_paths_and_routes_of_the_fixture_catalog(
+    hosts: dict[str, tuple[FreeBSDSite, Run]],
+) -> None:
+    jail1 = hosts["jail1.example.net"][0].file(NGINX_CONF).read_text()
+    jail2 = hosts["jail2.example.net"][0].file(NGINX_CONF).read_text()
+    for conf in (jail1, jail2):
+        assert "pid /var/run/nginx.pid;\n" in conf
+        assert "error_log /var/log/nginx/error.log;\n" in conf
+        assert "    access_log /var/log/nginx/access.log;\n" in conf
+        assert "listen 127.0.0.1:8080 default_server;" in conf
+        assert "temp_path" not in conf  # the package's compiled-in paths are used
+    assert upstream(jail1, "blog_test") == "172.16.0.2:3000"
+    assert upstream(jail1, "shop_test") == "172.16.0.3:8000"
+    assert upstream(jail2, "shop_test") == "172.16.0.2:8000"
+    assert upstream(jail2, "status_test") is None  # status has no release yet: 503
+    assert "server_name status.test.example.com;\n        return 503;" in jail2
+    assert "server_name shop.example.com www.shop.example.com;\n        return 503;" in jail1
+
+
+def test_the_configuration_passes_the_real_nginx_t(
+    hosts: dict[str, tuple[FreeBSDSite, Run]],
+) -> None:
+    for site, _ in hosts.values():
+        host = Host(site.root).load()
+        remapped = nginx.remap(site.file(NGINX_CONF).read_text(), host)
+        assert f"pid {site.root}/var/run/nginx.pid;" in remapped
+        assert f"client_body_temp_path {site.root}/var/tmp/nginx/client_body_temp;" in remapped
+        ok, messages = nginx.test_config(host, NGINX_CONF, quiet=False)
+        assert ok, messages
+        assert messages == (
+            f"nginx: the configuration file {NGINX_CONF} syntax is ok\n"
+            f"nginx: configuration file {NGINX_CONF} test is successful\n"
+        )
+
+
+def test_a_broken_configuration_fails_nginx_t_with_its_freebsd_path(
+    hosts: dict[str, tuple[FreeBSDSite, Run]],
+) -> None:
+    site = hosts["jail1.example.net"][0]
+    broken = site.file("/usr/local/etc/nginx/broken.conf")
+    broken.write_text(
+        site.file(NGINX_CONF).read_text().replace("sendfile on;", "sendfile on;\n    proxy_pas x;")
+    )
+    ok, messages = nginx.test_config(
+        Host(site.root).load(), "/usr/local/etc/nginx/broken.conf", quiet=True
+    )
+    broken.unlink()
+    assert not ok
+    assert (
+        'nginx: [emerg] unknown directive "proxy_pas" in /usr/local/etc/nginx/broken.conf:'
+        in messages
+    )
+    assert str(site.root) not in messages
+
+
+def test_a_promotion_is_applied_with_service_nginx_reload(
+    hosts: dict[str, tuple[FreeBSDSite, Run]],
+) -> None:
+    site = hosts["jail1.example.net"][0]
+    catalog = site.catalog()
+    before = site.state()["services"]["/"]["nginx"]
+    site.render(change=lambda s: slots.promoted(s, catalog, "shop"), subject="promote shop")
+    run = site.apply(PROFILE)
+    assert run.report.ok, run.describe()
+    assert run.report.changed == [f"File[{NGINX_CONF}]", "Service[nginx]"]
+    changed = [a for a in run.commands() if a[0] in ("service", "nginx") and "-t" not in a]
+    assert changed == [["service", "nginx", "reload"]]
+    after = site.state()["services"]["/"]["nginx"]
+    assert (after["pid"], after["reloads"]) == (
+        before["pid"],
+        before["reloads"] + 1,
+    )  # never restarted
+    assert upstream(site.file(NGINX_CONF).read_text(), "shop_live") == "172.16.0.3:8000"
+
+
+def test_nothing_was_written_outside_the_sandbox() -> None:
+    assert not Path("/usr/local/etc/nginx").exists()

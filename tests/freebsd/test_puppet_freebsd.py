@@ -1,0 +1,418 @@
+"""Acceptance: real `puppet apply` of the generated module on a FreeBSD 14.1
+host, played by the model (tests/freebsd/README.md), through a release's life:
+first run, a run that changes nothing, promotions and a rollback, a prune, and
+failures. Each test checks one claim against the model's state and call log.
+
+The life is lived once per module (a Puppet run takes seconds); the tests read
+what each run did.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator import state as slots
+from generator.demo import make_app_repo
+from generator.names import jail_name
+from tests.freebsd.conftest import hermetic
+from tests.freebsd.fbmodel import jailconf
+from tests.freebsd.fbmodel.host import Host, Output
+from tests.freebsd.fbmodel.jails import Jails
+from tests.freebsd.site import FreeBSDSite, Run, changes
+
+RELEASE = "14.1-RELEASE"
+TEMPLATE = f"zroot/jails/templates/{RELEASE}"
+NGINX_CONF = "/usr/local/etc/nginx/nginx.conf"
+
+CATALOG = """\
+site:
+  freebsd_release: {release}
+  retention: 1
+hosts:
+  jail1.example.net: {{os: freebsd}}
+apps:
+  shop:
+    hosts: [jail1.example.net]
+    domains: [shop.example.com, www.shop.example.com]
+    test_domain: shop.test.example.com
+    source: {sources}/shop
+    release: {shop}
+    run:
+      command: [/usr/local/bin/python3.11, app.py]
+      port: 8000
+      environment: {{SHOP_CURRENCY: EUR}}
+    packages: [python311, py311-sqlite3]
+    jail: {{allow.raw_sockets: false}}
+  status:
+    hosts: [jail1.example.net]
+    domains: [status.example.com]
+    test_domain: status.test.example.com
+    source: {sources}/status
+    release: {status}
+    run:
+      command: [/usr/local/bin/node, server.js]
+      port: 9000
+    jail: {{allow.raw_sockets: true}}
+"""
+
+
+@dataclass
+class Life:
+    site: FreeBSDSite
+    shop: list[str]
+    status: list[str]
+    runs: dict[str, Run] = field(default_factory=dict)
+    nginx: dict[str, str] = field(default_factory=dict)  # nginx.conf after each run
+    state: dict[str, dict[str, Any]] = field(default_factory=dict)  # model state after each run
+    files: dict[str, list[str]] = field(default_factory=dict)  # jail confs and trees after each run
+
+    def jail(self, app: str, number: int) -> str:
+        return jail_name(app, (self.shop if app == "shop" else self.status)[number])
+
+    def step(
+        self,
+        name: str,
+        change: Callable[[slots.DeploymentState], slots.DeploymentState] | None = None,
+    ) -> Run:
+        if change is not None:
+            self.site.render(change=change, subject=name)
+        run = self.site.apply()
+        self.runs[name] = run
+        self.nginx[name] = (
+            self.site.file(NGINX_CONF).read_text() if self.site.file(NGINX_CONF).exists() else ""
+        )
+        self.state[name] = self.site.state()
+        self.files[name] = sorted(
+            str(p.relative_to(self.site.root))
+            for pattern in ("etc/jail.conf.d/*", "usr/local/jails/containers/*")
+            for p in self.site.root.glob(pattern)
+        )
+        return run
+
+    def edit_host(self, edit: Callable[[Host], None]) -> None:
+        """Change the host behind Puppet's back, as an operator (or a disk) would."""
+        with Host.open(self.site.root) as host:
+            edit(host)
+
+
+def set_pool_full(full: bool) -> Callable[[Host], None]:
+    def edit(host: Host) -> None:
+        host.state["pools"]["zroot"]["full"] = full
+
+    return edit
+
+
+@pytest.fixture(scope="module")
+def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Life]:
+    base = tmp_path_factory.mktemp("freebsd")
+    with hermetic(base):
+        shop = make_app_repo(base / "sources" / "shop", 4)
+        status = make_app_repo(base / "sources" / "status", 1)
+        site = FreeBSDSite(base).create(
+            CATALOG.format(
+                release=RELEASE, sources=base / "sources", shop=shop[0], status=status[0]
+            )
+        )
+        life = Life(site, shop, status)
+        catalog = site.catalog()
+
+        def test(number: int) -> Callable[[slots.DeploymentState], slots.DeploymentState]:
+            return lambda s: slots.with_test_release(s, catalog, "shop", shop[number])
+
+        def promote(s: slots.DeploymentState) -> slots.DeploymentState:
+            return slots.promoted(s, catalog, "shop")
+
+        life.step("first")
+        life.step("second")
+        life.step("promote 0", promote)
+        life.step("test 1", test(1))
+        life.step("promote 1", promote)
+        life.step("rollback", lambda s: slots.rolled_back(s, catalog, "shop"))
+        life.step("test 2", test(2))
+        life.step("promote 2 and prune 1", promote)
+        life.step("after prune")
+        life.edit_host(set_pool_full(True))
+        life.step("clone fails", test(3))
+        life.edit_host(set_pool_full(False))
+        life.step("recovered")
+
+        def break_jail(host: Host) -> None:
+            name = life.jail("shop", 3)
+            Jails(host, Output()).remove(name, f"/etc/jail.conf.d/{name}.conf", quiet=True)
+            (host.root / f"usr/local/jails/containers/{name}/bin/sh").unlink()
+
+        life.edit_host(break_jail)
+        life.step("start fails")
+        yield life
+
+
+def conf_of(life: Life, name: str) -> dict[str, Any]:
+    path = life.site.file(f"/etc/jail.conf.d/{name}.conf")
+    return dict(jailconf.parse_text(path.read_text(), path.name).parameters(name))
+
+
+# --- the first run ---
+
+
+def test_first_run_converges(life: Life) -> None:
+    run = life.runs["first"]
+    assert run.report.ok, run.describe()
+    assert run.report.status == "changed"
+    assert run.report.exit_code == 2  # --detailed-exitcodes: changes, no failures
+
+
+def test_template_dataset_and_snapshot_are_made_once(life: Life) -> None:
+    datasets = life.state["first"]["datasets"]
+    assert datasets[TEMPLATE]["type"] == "filesystem"
+    assert datasets[f"{TEMPLATE}@base"]["type"] == "snapshot"
+    template = life.site.file(f"/usr/local/jails/templates/{RELEASE}")
+    assert (template / "etc" / "resolv.conf").is_file()
+    assert (
+        'USERLAND_VERSION="14.1-RELEASE-p6"' in (template / "bin" / "freebsd-version").read_text()
+    )
+    everything = [argv for run in life.runs.values() for argv in changes(run)]
+    made_once = {
+        "snapshot": ["zfs", "snapshot", f"{TEMPLATE}@base"],
+        "dataset": ["zfs", "create", TEMPLATE],
+        "fetch": [
+            "fetch",
+            "-q",
+            "-o",
+            f"/usr/local/jails/media/{RELEASE}-base.txz.part",
+            f"https://download.freebsd.org/releases/amd64/{RELEASE}/base.txz",
+        ],
+    }
+    for what, argv in made_once.items():
+        assert everything.count(argv) == 1, what
+    assert [a[0] for a in everything].count("freebsd-update") == 1
+    assert [a[0] for a in everything].count("tar") == 1
+
+
+def test_one_jail_per_release_cloned_from_the_template(life: Life) -> None:
+    datasets = life.state["first"]["datasets"]
+    jails = [life.jail("shop", 0), life.jail("status", 0)]
+    for name in jails:
+        assert datasets[f"zroot/jails/containers/{name}"]["origin"] == f"{TEMPLATE}@base"
+        assert (
+            datasets[f"zroot/jails/containers/{name}"]["mountpoint"]
+            == f"/usr/local/jails/containers/{name}"
+        )
+        assert [
+            "zfs",
+            "clone",
+            "-o",
+            f"mountpoint=/usr/local/jails/containers/{name}",
+            f"{TEMPLATE}@base",
+            f"zroot/jails/containers/{name}",
+        ] in changes(life.runs["first"])
+    assert sorted(life.state["first"]["jails"]) == sorted(jails)
+
+
+def test_jail_conf_carries_the_seed_parameters_and_the_address(life: Life) -> None:
+    shop, status = life.jail("shop", 0), life.jail("status", 0)
+    for name, address in ((shop, "172.16.0.2"), (status, "172.16.0.3")):
+        params = conf_of(life, name)
+        assert params["exec.start"] == ["/bin/sh /etc/rc"]
+        assert params["exec.stop"] == ["/bin/sh /etc/rc.shutdown"]
+        assert params["exec.clean"] is True
+        assert params["mount.devfs"] is True
+        assert params["host.hostname"] == [name]
+        assert params["path"] == [f"/usr/local/jails/containers/{name}"]
+        assert params["interface"] == ["lo1"]
+        assert params["ip4.addr"] == [address]
+        running = life.state["first"]["jails"][name]
+        assert (running["ip4"], running["hostname"], running["interface"]) == (
+            [address],
+            name,
+            "lo1",
+        )
+        assert [address, 32] in life.state["first"]["interfaces"]["lo1"]["addresses"]
+    assert ["172.16.0.1", 12] in life.state["first"]["interfaces"]["lo1"]["addresses"]
+    jail_conf = life.site.file("/etc/jail.conf").read_text()
+    assert '.include "/etc/jail.conf.d/*.conf";' in jail_conf
+
+
+def test_raw_sockets_only_where_the_catalog_asks(life: Life) -> None:
+    shop, status = life.jail("shop", 0), life.jail("status", 0)
+    jails = life.state["first"]["jails"]
+    assert jails[shop]["params"]["allow.raw_sockets"] is False
+    assert jails[status]["params"]["allow.raw_sockets"] is True
+    assert "\tallow.raw_sockets;\n" in life.site.file(f"/etc/jail.conf.d/{status}.conf").read_text()
+    assert "allow.raw_sockets;" not in life.site.file(f"/etc/jail.conf.d/{shop}.conf").read_text()
+
+
+def test_the_release_is_provisioned_and_its_service_runs_in_the_jail(life: Life) -> None:
+    name = life.jail("shop", 0)
+    root = life.site.file(f"/usr/local/jails/containers/{name}")
+    head = (root / "usr/local/shop/.git/HEAD").read_text().strip()
+    assert head == life.shop[0]
+    packages = json.loads((root / "var/db/pkg/fbmodel.json").read_text())
+    assert sorted(packages) == ["py311-sqlite3", "python311"]
+    assert 'shop_enable="YES"' in (root / "etc/rc.conf").read_text()
+    services = life.state["first"]["services"]
+    assert "shop" in services[f"/usr/local/jails/containers/{name}"]
+    assert "nginx" in services["/"]
+    host_rc = life.site.file("/etc/rc.conf").read_text()
+    for setting in (
+        'cloned_interfaces="lo1"',
+        'jail_enable="YES"',
+        'jail_parallel_start="YES"',
+        'nginx_enable="YES"',
+    ):
+        assert setting in host_rc
+
+
+def test_nginx_routes_the_test_domains_to_the_new_jails(life: Life) -> None:
+    conf = life.nginx["first"]
+    assert "upstream shop_test {\n        server 172.16.0.2:8000;" in conf
+    assert "upstream status_test {\n        server 172.16.0.3:9000;" in conf
+    assert "upstream shop_live" not in conf  # nothing is live yet
+
+
+# --- a second run ---
+
+
+def test_a_second_run_changes_nothing(life: Life) -> None:
+    for name in ("second", "after prune"):
+        run = life.runs[name]
+        assert run.report.ok, run.describe()
+        assert (run.report.status, run.report.changed, run.report.exit_code) == (
+            "unchanged",
+            [],
+            0,
+        ), name
+        assert changes(run) == [], name
+
+
+# --- promotion and rollback ---
+
+
+@pytest.mark.parametrize("name", ["promote 0", "promote 1", "rollback"])
+def test_promote_and_rollback_touch_only_nginx(life: Life, name: str) -> None:
+    run = life.runs[name]
+    assert run.report.ok, run.describe()
+    # The file, and the service it refreshes (a reload, never a restart).
+    assert run.report.changed == [f"File[{NGINX_CONF}]", "Service[nginx]"]
+    assert changes(run) == [["service", "nginx", "reload"]]
+    before = list(life.runs).index(name) - 1
+    previous = life.state[list(life.runs)[before]]
+    after = life.state[name]
+    assert after["jails"] == previous["jails"]
+    assert after["datasets"] == previous["datasets"]
+    reloads = after["services"]["/"]["nginx"]["reloads"]
+    assert reloads == previous["services"]["/"]["nginx"]["reloads"] + 1
+
+
+def test_live_follows_promotion_and_rollback(life: Life) -> None:
+    def live_backend(step: str) -> str:
+        conf = life.nginx[step]
+        return conf.split("upstream shop_live {\n        server ", 1)[1].split(";", 1)[0]
+
+    shop0, shop1 = (life.state["test 1"]["jails"][life.jail("shop", n)]["ip4"][0] for n in (0, 1))
+    assert live_backend("promote 0") == f"{shop0}:8000"
+    assert live_backend("promote 1") == f"{shop1}:8000"
+    assert live_backend("rollback") == f"{shop0}:8000"
+
+
+def test_a_new_test_release_gets_a_new_jail_and_nothing_else_moves(life: Life) -> None:
+    run = life.runs["test 1"]
+    assert run.report.ok, run.describe()
+    name = life.jail("shop", 1)
+    made = changes(run)
+    assert made[0] == [
+        "zfs",
+        "clone",
+        "-o",
+        f"mountpoint=/usr/local/jails/containers/{name}",
+        f"{TEMPLATE}@base",
+        f"zroot/jails/containers/{name}",
+    ]
+    assert ["service", "jail", "start", name] in made
+    assert not [
+        a for a in made if a[:2] in (["zfs", "destroy"], ["service", "jail"]) and name not in a
+    ]
+    assert made[-1] == ["service", "nginx", "reload"]
+
+
+# --- prune ---
+
+
+def test_prune_stops_removes_the_configuration_then_destroys(life: Life) -> None:
+    run = life.runs["promote 2 and prune 1"]
+    assert run.report.ok, run.describe()
+    name = life.jail("shop", 1)
+    calls = [c for c in run.calls if "parent" not in c]
+    argv = [[c["tool"], *c["args"]] for c in calls]
+    stop = argv.index(["service", "jail", "stop", name])
+    destroy = argv.index(["zfs", "destroy", f"zroot/jails/containers/{name}"])
+    reload = argv.index(["service", "nginx", "reload"])
+    assert reload < stop < destroy  # traffic leaves the jail before it goes
+    assert name in calls[stop]["before"]["configured"]
+    assert name in calls[stop]["before"]["running"]
+    assert name not in calls[destroy]["before"]["configured"]  # configuration removed in between
+    assert name not in calls[destroy]["before"]["running"]
+    after = life.state["promote 2 and prune 1"]
+    assert f"zroot/jails/containers/{name}" not in after["datasets"]
+    assert not [f for f in life.files["promote 2 and prune 1"] if name in f]
+    assert name not in after["jails"]
+    kept = {life.jail("shop", 0), life.jail("shop", 2), life.jail("status", 0)}
+    assert set(after["jails"]) == kept
+
+
+# --- failures ---
+
+
+def test_a_failing_clone_fails_the_run_with_zfs_message_and_leaves_nothing(life: Life) -> None:
+    run = life.runs["clone fails"]
+    name = life.jail("shop", 3)
+    assert not run.report.ok
+    assert run.report.exit_code in (4, 6)
+    failures = {f.resource: f.message for f in run.report.failed}
+    assert f"Jail[{name}]" in failures, run.describe()
+    assert (
+        f"cannot create 'zroot/jails/containers/{name}': out of space" in failures[f"Jail[{name}]"]
+    )
+    state = life.state["clone fails"]
+    assert f"zroot/jails/containers/{name}" not in state["datasets"]
+    assert name not in state["jails"]
+    assert life.files["clone fails"] == life.files["after prune"]  # no conf, no tree
+    assert life.nginx["clone fails"] == life.nginx["after prune"]  # routes unchanged
+    assert [a for a in changes(run) if a[0] != "zfs"] == []
+
+
+def test_the_next_run_finishes_the_job(life: Life) -> None:
+    run = life.runs["recovered"]
+    assert run.report.ok, run.describe()
+    name = life.jail("shop", 3)
+    assert name in life.state["recovered"]["jails"]
+    address = life.state["recovered"]["jails"][name]["ip4"][0]
+    assert f"upstream shop_test {{\n        server {address}:8000;" in life.nginx["recovered"]
+
+
+def test_a_jail_that_cannot_start_fails_the_run_with_jail_8s_message(life: Life) -> None:
+    run = life.runs["start fails"]
+    name = life.jail("shop", 3)
+    failures = {f.resource: f.message for f in run.report.failed}
+    assert f"jail {name} did not start (service jail said: " in failures.get(f"Jail[{name}]", ""), (
+        run.describe()
+    )
+    assert f"jail: {name}: exec /bin/sh: No such file or directory" in failures[f"Jail[{name}]"]
+    assert f"jail: {name}: /bin/sh /etc/rc: failed" in failures[f"Jail[{name}]"]
+    assert name not in life.state["start fails"]["jails"]
+
+
+def test_no_run_wrote_outside_the_sandbox(life: Life) -> None:
+    for path in (
+        "/etc/jail.conf",
+        "/etc/jail.conf.d",
+        "/usr/local/jails",
+        "/usr/local/etc/nginx",
+        "/sbin/zfs",
+    ):
+        assert not Path(path).exists(), path
