@@ -407,6 +407,40 @@ def test_a_jail_that_cannot_start_fails_the_run_with_jail_8s_message(life: Life)
     assert name not in life.state["start fails"]["jails"]
 
 
+# Where the module runs each tool from, as its README writes them.
+PATHS = {
+    "zfs": "/sbin/zfs",
+    "jls": "/usr/sbin/jls",
+    "service": "/usr/sbin/service",
+    "sysrc": "/usr/sbin/sysrc",
+    "ifconfig": "/sbin/ifconfig",
+    "fetch": "/usr/bin/fetch",
+    "tar": "/usr/bin/tar",
+    "freebsd-update": "/usr/sbin/freebsd-update",
+    "nginx": "/usr/local/sbin/nginx",
+}
+
+
+def test_the_module_readme_names_every_command_the_runs_made(life: Life) -> None:
+    """The README says exactly which commands run: each form the runs used
+    (tool, sub-command and leading options) is written there."""
+    text = (life.site.control / "site-modules" / "jails" / "README.md").read_text()
+    readme = " ".join(text.split())
+    missing = set()
+    for run in life.runs.values():
+        for call in run.calls:
+            if "parent" in call or call["tool"] not in PATHS:
+                continue
+            words = [PATHS[call["tool"]]]
+            for arg in call["args"]:
+                if any(c in arg for c in "/_.=@0123456789"):
+                    break
+                words.append(arg)
+            if " ".join(words) not in readme:
+                missing.add(" ".join(words))
+    assert not missing
+
+
 def test_no_run_wrote_outside_the_sandbox(life: Life) -> None:
     for path in (
         "/etc/jail.conf",

@@ -136,6 +136,8 @@ def fetch(host: Host, out: Output, args: list[str]) -> None:
         raise ToolError("usage: fetch [-146AadFilMmnPpqRrsUv] ... URL ...", 1)
     failed = False
     for url in urls:
+        # fetch(1) reports libfetch's error after the URL: no DNS record for
+        # unknown hosts, the HTTP status text for missing files.
         match = MIRROR.match(url)
         host_match = HOST.match(url)
         if match is None:
@@ -206,6 +208,7 @@ def tar(host: Host, out: Output, args: list[str]) -> None:
     directory = flags.get("-C")
     target = host.path(directory) if directory else Path.cwd()
     if directory and not target.is_dir():
+        # bsdtar(1) -C: "could not chdir"; exit status 1 on any error.
         raise ToolError(f"tar: could not chdir to '{directory}'", 1)
     if not archive_path.is_file():
         raise ToolError(f"tar: Error opening archive: Failed to open '{archive_name}'", 1)

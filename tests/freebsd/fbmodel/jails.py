@@ -256,6 +256,8 @@ class Jails:
             raise ToolError(f"jail: {error.message}") from None
 
     def create(self, name: str, config: jailconf.Config, print_jid: bool, quiet: bool) -> None:
+        # jail(8) -c: the jail must be in the configuration and not running
+        # (state.c start_state "not found", jail.c "already exists").
         if name not in config.jails:
             raise ToolError(f'jail: "{name}" not found')
         if name in self.running:
@@ -272,6 +274,8 @@ class Jails:
                         f"jail: {name}: mount.devfs: {devpath}: No such file or directory"
                     )
                 undo.append(("devfs", devpath))
+            # jail(8) create_jail: "Check the jail's path, with a better error
+            # message than jail_set gives."
             local = self.host.path(path)
             if not local.exists():
                 raise ToolError(f"jail: {name}: path {path}: No such file or directory")
@@ -438,6 +442,7 @@ class Jails:
         if selector is not None:
             jails = [(n, r) for n, r in jails if n == selector or str(r["jid"]) == selector]
             if not jails:
+                # jls(8) -j: libjail's "jail "NAME" not found", exit 1.
                 what = f'"{selector}"' if not selector.isdigit() else selector
                 raise ToolError(f"jls: jail {what} not found")
         if not params:
@@ -491,6 +496,7 @@ class Jails:
         selector, command = rest[0], rest[1:]
         found = [n for n, r in self.running.items() if n == selector or str(r["jid"]) == selector]
         if not found:
+            # jexec(8): the jail is looked up with jail_getid(3).
             raise ToolError(f'jexec: jail "{selector}" not found')
         if not command:
             raise ToolError("fbmodel: an interactive shell in a jail is not modelled", 3)

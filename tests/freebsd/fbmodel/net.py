@@ -59,6 +59,7 @@ class Ifconfig:
         self.interfaces: dict[str, dict[str, Any]] = host.state["interfaces"]
 
     def require(self, name: str) -> dict[str, Any]:
+        # ifconfig(8) on an interface that does not exist.
         if name not in self.interfaces:
             raise ToolError(f"ifconfig: interface {name} does not exist")
         return self.interfaces[name]
@@ -147,6 +148,7 @@ class Ifconfig:
         elif not CLONABLE.match(name):
             raise ToolError(f"ifconfig: SIOCIFCREATE2 ({name}): Invalid argument")
         if name in self.interfaces:
+            # ifconfig(8) create: the SIOCIFCREATE2 ioctl fails with EEXIST.
             raise ToolError(f"ifconfig: SIOCIFCREATE2 ({name}): File exists")
         self.interfaces[name] = {"addresses": [], "cloned": True, "up": False}
 

@@ -217,6 +217,7 @@ class Pkg:
             base = re.sub(r"-[0-9][^-]*\Z", "", name.split("/")[-1])
             found = [n for n, meta in REPOSITORY.items() if n in (name, base) or meta[1] == name]
             if not found:
+                # pkg-install(8): nothing in the repositories matches.
                 raise ToolError(
                     f"pkg: No packages available to install matching '{name}' "
                     "have been found in the repositories",
