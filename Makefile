@@ -20,6 +20,7 @@ test: setup
 bench: setup
 	$(PY) bench/render.py
 	$(PY) bench/switch.py
+	$(PY) bench/fanout.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -137,20 +137,13 @@ class Deployer:
                 check = self._check_route(host, app.test_domain, app.health, revision, "test")
                 outcome.checks.append(check)
             outcome.timings["precheck"] = time.monotonic() - started
-            failed = [c for c in outcome.checks if not c.ok]
-            if failed:
-                return outcome.fail(
-                    "health check",
-                    f"refusing to promote {slots.test}: its test route is not healthy: "
-                    + "; ".join(f"{c.host}: {c.detail}" for c in failed),
-                )
-            outcome.checks.clear()
-            change = self._with_cleanup(lambda s: promoted(s, self.catalog, app_name), app)
-            if self._apply(outcome, app, change, f"{app_name}: promote {slots.test} to live"):
-                self._verify(outcome, app)
-            if not outcome.ok and outcome.commit:
-                self._revert(outcome, app)
-        return outcome
+            return self._switch(
+                outcome,
+                app,
+                lambda s: promoted(s, self.catalog, app_name),
+                f"{app_name}: promote {slots.test} to live",
+                refusal=f"refusing to promote {slots.test}: its test route is not healthy",
+            )
 
     def rollback(self, app_name: str) -> Outcome:
         app = self.app(app_name)
@@ -175,22 +168,37 @@ class Deployer:
                 outcome.checks.append(
                     Check(host, f"{target} health", answer.status == 200, answer.describe())
                 )
-            failed = [c for c in outcome.checks if not c.ok]
-            if failed:
-                return outcome.fail(
-                    "health check",
-                    f"refusing to roll back to {target}: it is not healthy: "
-                    + "; ".join(f"{c.host}: {c.detail}" for c in failed),
-                )
-            outcome.checks.clear()
-            change = self._with_cleanup(lambda s: rolled_back(s, self.catalog, app_name), app)
-            if self._apply(outcome, app, change, f"{app_name}: roll back live to {target}"):
-                self._verify(outcome, app)
-            if not outcome.ok and outcome.commit:
-                self._revert(outcome, app)
-        return outcome
+            return self._switch(
+                outcome,
+                app,
+                lambda s: rolled_back(s, self.catalog, app_name),
+                f"{app_name}: roll back live to {target}",
+                refusal=f"refusing to roll back to {target}: it is not healthy",
+            )
 
     # -- steps -------------------------------------------------------------
+
+    def _switch(
+        self,
+        outcome: Outcome,
+        app: App,
+        change: Callable[[DeploymentState], DeploymentState],
+        subject: str,
+        refusal: str,
+    ) -> Outcome:
+        """Move live, once the health checks in `outcome` have passed; a failure
+        after the commit is reverted so live serves what it served before."""
+        failed = [c for c in outcome.checks if not c.ok]
+        if failed:
+            return outcome.fail(
+                "health check", f"{refusal}: " + "; ".join(f"{c.host}: {c.detail}" for c in failed)
+            )
+        outcome.checks.clear()
+        if self._apply(outcome, app, self._with_cleanup(change, app), subject):
+            self._verify(outcome, app)
+        if not outcome.ok and outcome.commit:
+            self._revert(outcome, app)
+        return outcome
 
     @contextmanager
     def _locked(self, app: str, command: str) -> Iterator[None]:
