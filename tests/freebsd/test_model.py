@@ -279,6 +279,17 @@ def test_service_jail_start_fails_as_rc_d_jail_does(model: Model) -> None:
     assert "172.16.0.2" not in model("ifconfig", "lo1").out  # the address was taken back
 
 
+def test_a_jail_cannot_start_without_its_path(model: Model) -> None:
+    host_with_template(model)
+    conf = JAIL_CONF.replace("\tmount.devfs;\n", "").replace("web_1", "web_9")
+    model.path("/etc/jail.conf.d/web_9.conf").write_text(conf)
+    started = model("service", "jail", "start", "web_9")
+    assert started.out == (
+        'Starting jails: cannot start jail  "web_9": \n'
+        "jail: web_9: path /usr/local/jails/containers/web_9: No such file or directory\n.\n"
+    )
+
+
 def test_a_jail_cannot_start_without_its_interface_or_with_a_taken_address(model: Model) -> None:
     host_with_template(model)
     new_jail(model)
