@@ -220,6 +220,7 @@ def test_jail_conf_carries_the_seed_parameters_and_the_address(life: Life) -> No
         params = conf_of(life, name)
         assert params["exec.start"] == ["/bin/sh /etc/rc"]
         assert params["exec.stop"] == ["/bin/sh /etc/rc.shutdown"]
+        assert params["exec.consolelog"] == [f"/var/log/jail_console_{name}.log"]
         assert params["exec.clean"] is True
         assert params["mount.devfs"] is True
         assert params["host.hostname"] == [name]
