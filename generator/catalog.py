@@ -768,14 +768,8 @@ def _read_run(
                 r.error(key_node, env_path, "invalid variable name (expected A-Z, a-z, 0-9, _)")
                 ok = False
                 continue
+            # the value as written: `8080` and `yes` reach the app as those strings
             value = value_node.value if isinstance(value_node, yaml.ScalarNode) else None
-            if (
-                isinstance(value_node, yaml.ScalarNode)
-                and value_node.tag != "tag:yaml.org,2002:str"
-            ):
-                value = (
-                    str(r.scalar(value_node)).lower() if value_node.tag.endswith("bool") else value
-                )
             if value is None or not names.ENV_VALUE.match(value):
                 r.error(
                     value_node,

@@ -120,3 +120,11 @@ def test_empty_catalog() -> None:
     with pytest.raises(CatalogError) as info:
         parse_catalog("", "c.yaml")
     assert str(info.value) == "c.yaml:1:1: empty catalog (expected a mapping)"
+
+
+def test_environment_values_are_taken_as_written() -> None:
+    text = MINIMAL.replace(
+        "port: 8000}", "port: 8000, environment: {A: 8080, B: yes, C: hello world}}"
+    )
+    app = parse_catalog(text, "c.yaml").apps["shop"]
+    assert app.environment == (("A", "8080"), ("B", "yes"), ("C", "hello world"))
