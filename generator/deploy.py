@@ -322,17 +322,22 @@ class Deployer:
 
 
 def resolve_revision(app: App, revision: str) -> str:
-    """A full commit id; a short one is resolved in a local source repository."""
+    """A full commit id. When the app's source is a repository on this machine, a
+    short id is resolved in it and any id is checked to be one of its commits, so a
+    typo fails here, before anything is committed."""
     revision = revision.strip().lower()
-    if names.SHA.match(revision):
-        return revision
-    if not (4 <= len(revision) < 40 and all(c in "0123456789abcdef" for c in revision)):
+    is_full = bool(names.SHA.match(revision))
+    if not is_full and not (
+        4 <= len(revision) < 40 and all(c in "0123456789abcdef" for c in revision)
+    ):
         raise JailgenError(f"{revision!r} is not a git commit id (expected hex digits)")
-    source = app.source.removeprefix("file://")
-    if not source.startswith("/"):
+    source = Path(app.source.removeprefix("file://"))
+    if not (source.is_absolute() and source.exists()):
+        if is_full:
+            return revision  # a remote source: the host's git checks it
         raise JailgenError(f"{app.name}: give the full 40-hex commit id ({app.source} is remote)")
     try:
-        full: str = git.Repo(source).git.rev_parse("--verify", f"{revision}^{{commit}}")
+        full: str = git.Repo(source).git.rev_parse("--verify", "--quiet", f"{revision}^{{commit}}")
     except (git.GitCommandError, git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:
         raise JailgenError(f"{app.name}: {revision} is not a commit of {app.source}") from exc
     return full.strip()

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,14 @@ def rendered_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     render(FIXTURE_CATALOG, path)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def read_only(directory: Path) -> Iterator[None]:
+    """The directory stays, but nothing can be written in it, even by root."""
+    subprocess.run(["mount", "--bind", str(directory), str(directory)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(directory)], check=True)
+        yield
+    finally:
+        subprocess.run(["umount", str(directory)], check=True)

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from generator.puppet.agent import AgentRunner, new_job_id
 from generator.puppet.puppetdb import AgentRunReport
 from generator.stack import Manifest, StackSettings, down, up
 from generator.stack.site import APP, AgentSite
-from tests.conftest import run_jailgen
+from tests.conftest import read_only, run_jailgen
 
 AGENTS = ("web1.example.net", "web2.example.net", "web3.example.net", "web4.example.net")
 
@@ -64,17 +63,6 @@ def site(stack: Manifest) -> Iterator[AgentSite]:
         finally:
             agent_site.stop()
             shutil.rmtree(base, ignore_errors=True)
-
-
-@contextmanager
-def read_only(directory: Path) -> Iterator[None]:
-    """The directory stays, but nothing can be written in it, even by root."""
-    subprocess.run(["mount", "--bind", str(directory), str(directory)], check=True)
-    try:
-        subprocess.run(["mount", "-o", "remount,bind,ro", str(directory)], check=True)
-        yield
-    finally:
-        subprocess.run(["umount", str(directory)], check=True)
 
 
 def serves(site: AgentSite, host: str, domain: str) -> str:

@@ -18,7 +18,7 @@ import pytest
 from bench.loadgen import Load
 from generator import http
 from generator.lock import LockHeld, app_lock
-from tests.conftest import run_jailgen
+from tests.conftest import read_only, run_jailgen
 from tests.localsite import HOST, LocalSite
 
 
@@ -179,13 +179,29 @@ def test_failed_nginx_validation_never_goes_live(site: LocalSite) -> None:
 
 
 def test_failed_run_names_the_failing_resource(site: LocalSite) -> None:
-    missing = "0123456789abcdef0123456789abcdef01234567"
-    outcome = site.deployer().test("hello", missing)
+    deployer = site.deployer()
+    assert deployer.test("hello", site.shas[0]).ok
+    jail = f"hello_{site.shas[1][:12]}"
+    with read_only(site.jails_dir / "containers"):
+        outcome = deployer.test("hello", site.shas[1])
     assert not outcome.ok
     assert outcome.step == "puppet run"
     failed = outcome.reports[0].failed
-    assert any(f"check out {missing}" in f.resource for f in failed), failed
-    assert f"{HOST}: failed: Exec[jails: check out {missing}" in outcome.message
+    assert [f.resource for f in failed] == [f"Jail[{jail}]"]
+    assert "Read-only file system" in failed[0].message
+    assert outcome.message.startswith(f"{HOST}: failed: Jail[{jail}]: ")
+    assert not (site.jails_dir / "containers" / jail / "etc").exists()
+
+
+def test_an_unknown_commit_is_refused_before_anything_is_committed(site: LocalSite) -> None:
+    head = git.Repo(site.control).head.commit.hexsha
+    missing = "0123456789abcdef0123456789abcdef01234567"
+    result = run_jailgen(
+        "test", "hello", missing, "-c", str(site.catalog_path), "-r", str(site.control)
+    )
+    assert result.returncode == 2
+    assert f"hello: {missing} is not a commit of {site.base / 'sources' / 'hello'}" in result.stderr
+    assert git.Repo(site.control).head.commit.hexsha == head
 
 
 def test_lock_refuses_a_second_workflow_and_expires_with_its_holder(
