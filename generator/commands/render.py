@@ -112,40 +112,52 @@ def render_catalog(
                 "(commit or discard them first):\n  " + "\n  ".join(dirty)
             )
     started = time.monotonic()
-    rendering = render_repo(catalog, repo_path, change)
-    outcome.changes = rendering.pending
-    outcome.state = rendering.state
+    rendering = _render_into(outcome, catalog, repo_path, change, write=not check)
     if check:
         return outcome
-    write_rendering(catalog, repo_path, rendering)
     outcome.render_s = time.monotonic() - started
     if git_repo is None:
         return outcome
     started = time.monotonic()
     try:
-        _commit_and_push(
-            outcome, git_repo, catalog, repo_path, rendering, subject, push, remote, change
-        )
+        _commit(outcome, git_repo, rendering, subject)
+        if push:
+            _push(outcome, git_repo, catalog, repo_path, subject, remote, change)
     finally:
         outcome.commit_s = time.monotonic() - started
     return outcome
 
 
-def _commit_and_push(
+def _render_into(
+    outcome: RenderOutcome,
+    catalog: Catalog,
+    repo_path: Path,
+    change: StateChange | None,
+    write: bool = True,
+) -> Rendering:
+    rendering = render_repo(catalog, repo_path, change)
+    outcome.changes = rendering.pending
+    outcome.state = rendering.state
+    if write:
+        write_rendering(catalog, repo_path, rendering)
+    return rendering
+
+
+def _commit(outcome: RenderOutcome, git_repo: git.Repo, rendering: Rendering, subject: str) -> None:
+    paths = [c.path for c in rendering.pending]
+    outcome.commit = control.commit(git_repo, paths, commit_message(subject, rendering))
+
+
+def _push(
     outcome: RenderOutcome,
     git_repo: git.Repo,
     catalog: Catalog,
     repo_path: Path,
-    rendering: Rendering,
     subject: str,
-    push: bool,
     remote: str,
     change: StateChange | None,
 ) -> None:
-    message = commit_message(subject, rendering)
-    outcome.commit = control.commit(git_repo, [c.path for c in rendering.pending], message)
-    if not push:
-        return
+    """Push; on a rejection catch up with the remote, render and commit again."""
     for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
         outcome.push_attempts = attempt
         try:
@@ -154,13 +166,5 @@ def _commit_and_push(
             return
         except control.PushRejected:
             control.catch_up(git_repo, outcome.commit, remote)
-            rendering = render_repo(catalog, repo_path, change)
-            write_rendering(catalog, repo_path, rendering)
-            outcome.changes = rendering.pending
-            outcome.state = rendering.state
-            outcome.commit = control.commit(
-                git_repo,
-                [c.path for c in rendering.pending],
-                commit_message(subject, rendering),
-            )
+            _commit(outcome, git_repo, _render_into(outcome, catalog, repo_path, change), subject)
     raise JailgenError(f"push to {remote} rejected {MAX_PUSH_ATTEMPTS} times; giving up")
