@@ -159,12 +159,7 @@ class Deployer:
                 if jail is None:
                     outcome.checks.append(Check(host, f"{target} health", False, "no such jail"))
                     continue
-                if not http.is_local_address(jail.address):
-                    outcome.checks.append(
-                        Check(host, f"{target} health", False, "its address is not on this machine")
-                    )
-                    continue
-                answer = http.get(jail.address, app.port, app.health, timeout=5)
+                answer = http.probe_jail(jail.address, app.port, app.health)
                 outcome.checks.append(
                     Check(host, f"{target} health", answer.status == 200, answer.describe())
                 )

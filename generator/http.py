@@ -50,3 +50,11 @@ def is_local_address(address: str) -> bool:
         except OSError:
             return False
     return True
+
+
+def probe_jail(address: str, port: int, path: str, timeout: float = 5.0) -> Answer:
+    """A jail's health path, straight at its address, only when that address is
+    on this machine; other hosts' jails are never contacted from here."""
+    if not is_local_address(address):
+        return Answer(0, "", "not on this machine")
+    return get(address, port, path, timeout=timeout)

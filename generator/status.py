@@ -77,11 +77,9 @@ def status(
                         continue
                     jail = host_state.jails[jail_name]
                     health = "-"
-                    if probe and jail.address and http.is_local_address(jail.address):
-                        answer = http.get(jail.address, app.port, app.health, timeout=2)
+                    if probe and jail.address:
+                        answer = http.probe_jail(jail.address, app.port, app.health, timeout=2)
                         health = "up" if answer.status == 200 else answer.describe()
-                    elif probe:
-                        health = "not on this machine"
                     jails.append(
                         JailStatus(
                             slot, jail.name, jail.revision, jail.address, jail.ensure, health
