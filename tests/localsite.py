@@ -5,6 +5,8 @@ site started (jail sandboxes and NGINX), by pid."""
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,15 @@ from generator.deploy import Deployer
 from generator.puppet.local import LocalPuppet, LocalRunner
 
 HOST = "devbox.example.net"
+# The jails' address pool. Two checkouts testing on one machine at once give
+# each its own network (JAILGEN_TEST_NETWORK=127.17.0.0/16) so their jails
+# never bind the same address.
+NETWORK = ipaddress.IPv4Network(os.environ.get("JAILGEN_TEST_NETWORK", "127.16.0.0/16"))
+
+
+def first_jail_address() -> str:
+    """The address the first jail gets: the pool's host address is .1."""
+    return str(NETWORK.network_address + 2)
 
 
 def free_port() -> int:
@@ -60,7 +71,7 @@ class LocalSite:
 site:
   linux: {{root: {self.root}}}
   pools:
-    linux: {{interface: lo, network: 127.16.0.0/16}}
+    linux: {{interface: lo, network: {NETWORK}}}
   nginx: {{listen: 127.0.0.1, port: {self.port}}}
   retention: {self.retention}
 hosts:

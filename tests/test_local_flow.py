@@ -19,7 +19,7 @@ from bench.loadgen import Load
 from generator import http
 from generator.lock import LockHeld, app_lock
 from tests.conftest import read_only, run_jailgen
-from tests.localsite import HOST, LocalSite
+from tests.localsite import HOST, LocalSite, first_jail_address
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_cli_json_and_status(site: LocalSite) -> None:
     assert rows[0]["converged_commit"] == payload["commit"]
     assert rows[0]["jails"][0]["slot"] == "test"
     assert rows[0]["jails"][0]["health"] == "up"
-    assert rows[0]["jails"][0]["address"] == "127.16.0.2"
+    assert rows[0]["jails"][0]["address"] == first_jail_address()
 
     result = run_jailgen("status", *common)
     assert "hello_" + site.shas[0][:12] in result.stdout
