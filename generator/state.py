@@ -34,9 +34,29 @@ class Slots:
     test: str | None = None
     live: str | None = None
     previous: tuple[str, ...] = ()
+    # Retained jails that live was rolled back from: never a rollback target
+    # again (until promoted anew), so repeated rollbacks walk back in time.
+    rolled_back: tuple[str, ...] = ()
 
     def referenced(self) -> list[str]:
         return [n for n in (self.test, self.live, *self.previous) if n is not None]
+
+    @property
+    def rollback_target(self) -> str | None:
+        """The newest retained jail that live was not rolled back from."""
+        return next((n for n in self.previous if n not in self.rolled_back), None)
+
+    def retained(self, keep: int) -> Slots:
+        """The newest `keep` previous jails, and the rollback target wherever it is."""
+        kept = list(self.previous[:keep])
+        target = self.rollback_target
+        if target is not None and target not in kept:
+            kept.append(target)
+        return replace(
+            self,
+            previous=tuple(kept),
+            rolled_back=tuple(n for n in self.rolled_back if n in kept),
+        )
 
 
 @dataclass
@@ -144,13 +164,15 @@ def state_from_node_data(certname: str, module: str, data: Mapping[str, Any]) ->
             test=entry.get("test") or None,
             live=entry.get("live") or None,
             previous=tuple(entry.get("previous") or ()),
+            rolled_back=tuple(entry.get("rolled_back") or ()),
         )
     return host
 
 
 def plan(catalog: Catalog, current: DeploymentState) -> DeploymentState:
     """The next state for the catalog: slots carried over (or bootstrapped from an
-    app's `release`), previous jails trimmed to the retention, every referenced jail
+    app's `release`), previous jails trimmed to the retention (never dropping the
+    rollback target), every referenced jail
     running with an address, unreferenced jails marked absent (keeping their address
     until Puppet has destroyed them)."""
     result = DeploymentState()
@@ -164,8 +186,7 @@ def plan(catalog: Catalog, current: DeploymentState) -> DeploymentState:
                 slots = (
                     Slots(test=names.jail_name(app.name, app.release)) if app.release else Slots()
                 )
-            slots = replace(slots, previous=slots.previous[:keep])
-            host.slots[app.name] = slots
+            host.slots[app.name] = slots.retained(keep)
         wanted: dict[str, tuple[str, str]] = {}
         for app_name, slots in host.slots.items():
             app = catalog.apps[app_name]
@@ -232,24 +253,40 @@ def with_test_release(
 
 def promoted(state: DeploymentState, catalog: Catalog, app: str) -> DeploymentState:
     """Release manager: live moves to the test jail; the former live is kept first
-    among the previous jails."""
+    among the previous jails. A jail promoted anew loses its rolled-back mark."""
     slots = state.slots_of(app)
     if slots is None or slots.test is None:
         raise JailgenError(f"{app} has no release in its test slot to promote")
     if slots.live == slots.test:
         raise JailgenError(f"{app}: {slots.test} is already live")
     previous = tuple(n for n in (slots.live, *slots.previous) if n and n != slots.test)
-    return _edit_slots(state, catalog.apps[app].hosts, app, Slots(slots.test, slots.test, previous))
+    marked = tuple(n for n in slots.rolled_back if n in previous)
+    new = Slots(slots.test, slots.test, previous, marked)
+    return _edit_slots(state, catalog.apps[app].hosts, app, new)
 
 
 def rolled_back(state: DeploymentState, catalog: Catalog, app: str) -> DeploymentState:
-    """Live moves back to the newest previous jail; the former live becomes previous."""
+    """Live moves back to the rollback target (the newest previous jail live was
+    not rolled back from); the former live becomes the newest previous, marked as
+    rolled back from, so the next rollback goes further back."""
     slots = state.slots_of(app)
+    target = slots.rollback_target if slots is not None else None
+    if slots is None or target is None:
+        raise JailgenError(no_rollback_target(app, slots))
+    rest = tuple(n for n in slots.previous if n != target)
+    previous = tuple(n for n in (slots.live, *rest) if n)
+    marked = tuple(n for n in (slots.live, *slots.rolled_back) if n and n in previous)
+    new = Slots(slots.test, target, previous, tuple(dict.fromkeys(marked)))
+    return _edit_slots(state, catalog.apps[app].hosts, app, new)
+
+
+def no_rollback_target(app: str, slots: Slots | None) -> str:
     if slots is None or not slots.previous:
-        raise JailgenError(f"{app} has no previous release to roll back to")
-    target, rest = slots.previous[0], slots.previous[1:]
-    previous = tuple(n for n in (slots.live, *rest) if n and n != target)
-    return _edit_slots(state, catalog.apps[app].hosts, app, Slots(slots.test, target, previous))
+        return f"{app} has no previous release to roll back to"
+    return (
+        f"{app} has no older release to roll back to: live was already rolled back from "
+        f"every retained release ({', '.join(slots.previous)})"
+    )
 
 
 def forget_destroyed(state: DeploymentState, converged: Iterable[str]) -> DeploymentState:

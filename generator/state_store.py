@@ -21,7 +21,7 @@ from generator.errors import JailgenError
 from generator.files import write_atomic
 from generator.state import DeploymentState, HostState, Jail, Slots, state_from_node_data
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def parse_node_file(path: Path, text: str) -> Mapping[str, Any]:
@@ -65,7 +65,9 @@ def _from_cache(certname: str, entry: Mapping[str, Any]) -> HostState:
     for name, jail in entry["jails"].items():
         host.jails[name] = Jail(**jail)
     for app, slots in entry["slots"].items():
-        host.slots[app] = Slots(slots["test"], slots["live"], tuple(slots["previous"]))
+        host.slots[app] = Slots(
+            slots["test"], slots["live"], tuple(slots["previous"]), tuple(slots["rolled_back"])
+        )
     return host
 
 

@@ -2,9 +2,19 @@ from __future__ import annotations
 
 import pytest
 
-from generator.catalog import parse_catalog
+from generator.catalog import Catalog, parse_catalog
 from generator.errors import JailgenError
-from generator.state import DeploymentState, HostState, Jail, Slots, plan
+from generator.render.hiera import node_data
+from generator.state import (
+    DeploymentState,
+    HostState,
+    Jail,
+    Slots,
+    plan,
+    promoted,
+    rolled_back,
+    state_from_node_data,
+)
 
 SHA = "%040x"
 
@@ -108,3 +118,81 @@ def test_retention_zero_still_keeps_the_last_known_good() -> None:
     host.slots["alpha"] = Slots(test=None, live=None, previous=("alpha_111111111111",))
     nxt = plan(catalog, state)
     assert nxt.hosts["dev.example.net"].jails["alpha_111111111111"].ensure == "running"
+
+
+def _jail(n: int) -> str:
+    return f"alpha_{str(n) * 12}"
+
+
+def _site_with_live(
+    retention: int, live: int, previous: list[int]
+) -> tuple[Catalog, DeploymentState]:
+    catalog = parse_catalog(catalog_text(["alpha"], retention=retention), "c.yaml")
+    state = plan(catalog, DeploymentState())
+    host = state.hosts["dev.example.net"]
+    for i in (live, *previous):
+        host.jails[_jail(i)] = Jail(_jail(i), "alpha", str(i) * 40, f"127.16.1.{i}")
+    host.slots["alpha"] = Slots(
+        test=_jail(live), live=_jail(live), previous=tuple(_jail(i) for i in previous)
+    )
+    return catalog, plan(catalog, state)
+
+
+def test_repeated_rollbacks_walk_back_to_older_releases() -> None:
+    catalog, state = _site_with_live(3, 5, [4, 3, 2])
+    lives = []
+    for _ in range(3):
+        state = plan(catalog, rolled_back(state, catalog, "alpha"))
+        slots = state.slots_of("alpha")
+        assert slots is not None
+        lives.append(slots.live)
+    assert lives == [_jail(4), _jail(3), _jail(2)]
+    slots = state.slots_of("alpha")
+    assert slots is not None
+    # every release rolled back from is marked, newest first, and none is a target
+    assert slots.previous == (_jail(3), _jail(4), _jail(5))
+    assert slots.rolled_back == (_jail(3), _jail(4), _jail(5))
+    assert slots.rollback_target is None
+    with pytest.raises(JailgenError, match="already rolled back from every retained release"):
+        rolled_back(state, catalog, "alpha")
+
+
+def test_promote_after_rollbacks_clears_the_mark_of_the_promoted_jail_only() -> None:
+    catalog, state = _site_with_live(3, 5, [4, 3])
+    state = plan(catalog, rolled_back(state, catalog, "alpha"))  # live 4, 5 marked
+    state = plan(catalog, rolled_back(state, catalog, "alpha"))  # live 3, 4 and 5 marked
+    slots = state.slots_of("alpha")
+    assert slots is not None and slots.test == _jail(5)
+    state = plan(catalog, promoted(state, catalog, "alpha"))  # QA's jail 5 again
+    slots = state.slots_of("alpha")
+    assert slots is not None
+    assert (slots.live, slots.previous) == (_jail(5), (_jail(3), _jail(4)))
+    assert slots.rolled_back == (_jail(4),)
+    assert slots.rollback_target == _jail(3)
+
+
+def test_retention_never_prunes_the_rollback_target() -> None:
+    catalog, state = _site_with_live(1, 5, [4, 3])
+    assert state.slots_of("alpha") == Slots(_jail(5), _jail(5), (_jail(4),))
+    state = plan(catalog, rolled_back(state, catalog, "alpha"))  # live 4, previous 5 marked
+    slots = state.slots_of("alpha")
+    assert slots is not None
+    assert (slots.live, slots.previous, slots.rolled_back) == (_jail(4), (_jail(5),), (_jail(5),))
+    jails = state.hosts["dev.example.net"].jails
+    assert jails[_jail(3)].ensure == "absent"  # pruned by the first plan: beyond retention
+    # a marked jail beyond the retention goes, the target stays wherever it is
+    host = state.hosts["dev.example.net"]
+    host.jails[_jail(2)] = Jail(_jail(2), "alpha", "2" * 40, "127.16.1.2")
+    host.slots["alpha"] = Slots(_jail(5), _jail(4), (_jail(5), _jail(2)), (_jail(5),))
+    slots = plan(catalog, state).slots_of("alpha")
+    assert slots is not None
+    assert slots.previous == (_jail(5), _jail(2)) and slots.rollback_target == _jail(2)
+
+
+def test_rolled_back_marks_round_trip_through_hiera() -> None:
+    catalog, state = _site_with_live(3, 5, [4, 3])
+    state = plan(catalog, rolled_back(state, catalog, "alpha"))
+    data = node_data(catalog, state, "dev.example.net")
+    assert data["jails::apps"]["alpha"]["rolled_back"] == [_jail(5)]
+    again = state_from_node_data("dev.example.net", "jails", data)
+    assert again.slots["alpha"] == state.hosts["dev.example.net"].slots["alpha"]

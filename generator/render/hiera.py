@@ -42,6 +42,8 @@ def _app_data(app: App, slots: Slots) -> dict[str, Any]:
     if slots.live:
         data["live"] = slots.live
     data["previous"] = list(slots.previous)
+    if slots.rolled_back:
+        data["rolled_back"] = list(slots.rolled_back)
     return data
 
 

@@ -1,7 +1,8 @@
 # @summary One app as jailgen writes it under `{{ module }}::apps`.
 #
 # `test` and `live` name the jails whose releases the test domain and the live
-# domains serve; `previous` lists retained former live jails, newest first.
+# domains serve; `previous` lists retained former live jails, newest first, and
+# `rolled_back` those of them that live was rolled back from.
 type {{ module|capitalize }}::App = Struct[{
   domains               => Array[{{ module|capitalize }}::Domain],
   Optional[test_domain] => {{ module|capitalize }}::Domain,
@@ -18,4 +19,5 @@ type {{ module|capitalize }}::App = Struct[{
   Optional[test]        => Optional[{{ module|capitalize }}::Jailname],
   Optional[live]        => Optional[{{ module|capitalize }}::Jailname],
   Optional[previous]    => Optional[Array[{{ module|capitalize }}::Jailname]],
+  Optional[rolled_back] => Array[{{ module|capitalize }}::Jailname],
 }]

@@ -1,7 +1,8 @@
 # @summary One app as jailgen writes it under `jails::apps`.
 #
 # `test` and `live` name the jails whose releases the test domain and the live
-# domains serve; `previous` lists retained former live jails, newest first.
+# domains serve; `previous` lists retained former live jails, newest first, and
+# `rolled_back` those of them that live was rolled back from.
 type Jails::App = Struct[{
   domains               => Array[Jails::Domain],
   Optional[test_domain] => Jails::Domain,
@@ -18,4 +19,5 @@ type Jails::App = Struct[{
   Optional[test]        => Optional[Jails::Jailname],
   Optional[live]        => Optional[Jails::Jailname],
   Optional[previous]    => Optional[Array[Jails::Jailname]],
+  Optional[rolled_back] => Array[Jails::Jailname],
 }]
