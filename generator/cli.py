@@ -108,6 +108,7 @@ def render(
     if as_json:
         payload: dict[str, Any] = {
             "changes": [{"path": c.path, "action": c.action} for c in outcome.changes],
+            "replaced": [r.to_json() for r in outcome.replaced],
             "commit": outcome.commit,
             "pushed": outcome.pushed,
             "check": check,
@@ -117,6 +118,8 @@ def render(
         verb = "would " if check else ""
         for change in outcome.changes:
             click.echo(f"{verb}{change.action} {change.path}")
+        for replaced in outcome.replaced:
+            click.echo(f"{verb}replace {replaced.describe()}")
         if not outcome.changes:
             click.echo("nothing to change")
         if outcome.commit:
@@ -216,6 +219,8 @@ def _print_outcome_text(outcome: Outcome) -> None:
             click.echo(f"  {key:<8} {outcome.slots[key]}")
     if outcome.slots.get("previous"):
         click.echo(f"  previous {', '.join(outcome.slots['previous'])}")
+    for replaced in outcome.replaced:
+        click.echo(f"  replaced {replaced}")
     for report in outcome.reports:
         click.echo(f"  puppet   {report.host}: {report.summary()}")
     for check in outcome.checks:
@@ -283,13 +288,21 @@ def rollback(
 def status_command(
     app: str | None, catalog_path: Path, repo: Path, workdir: Path | None, as_json: bool
 ) -> None:
-    """Per app and host: test, live and previous jails, health, converged commit."""
+    """What each domain serves, against the slots in Hiera; exit 1 on any disagreement.
+
+    Per app and host: the test, live and previous jails and their health, the
+    release NGINX serves on each domain, the commit the host last converged to,
+    and every problem (a route serving another release, a pending commit, a
+    failed run, an unhealthy jail).
+    """
     catalog = load_catalog(catalog_path)
     rows = status(catalog, repo, report_source(runner_for(catalog, workdir)), app)
     if as_json:
         click.echo(json.dumps([r.to_json() for r in rows], indent=2, sort_keys=True))
-        return
-    _print_status(rows)
+    else:
+        _print_status(rows)
+    if not all(r.ok for r in rows):
+        sys.exit(1)
 
 
 @main.command()
@@ -332,18 +345,47 @@ def demo(base: Path, stop_only: bool) -> None:
 
 
 def _print_status(rows: list[AppHostStatus]) -> None:
-    table = Table(box=box.SIMPLE)
-    for column in ("app", "host", "slot", "jail", "address", "health", "converged"):
-        table.add_column(column)
+    console = Console(width=160)
+    jails = Table(box=box.SIMPLE, title="jails (as Hiera names them)", title_justify="left")
+    for column in ("app", "host", "slot", "jail", "address", "health", "note", "converged"):
+        jails.add_column(column)
+    served = Table(box=box.SIMPLE, title="routes (as NGINX serves them)", title_justify="left")
+    for column in ("app", "host", "slot", "domain", "expected", "serves", "ok"):
+        served.add_column(column)
     for row in rows:
         converged = (row.converged or row.last_run or "never run")[:12]
         if not row.jails:
-            table.add_row(row.app, row.host, "-", "-", "-", "-", converged)
+            jails.add_row(row.app, row.host, "-", "-", "-", "-", "", converged)
         for jail in row.jails:
-            table.add_row(
-                row.app, row.host, jail.slot, jail.name, jail.address, jail.health, converged
+            jails.add_row(
+                row.app,
+                row.host,
+                jail.slot,
+                jail.name,
+                jail.address,
+                jail.health,
+                jail.note,
+                converged,
             )
-    Console(width=160).print(table)
+        for route in row.routes:
+            expected = route.route.jail or "503"
+            served.add_row(
+                row.app,
+                row.host,
+                route.route.slot,
+                route.route.domain,
+                expected,
+                route.serves,
+                "yes" if route.ok else "NO",
+            )
+    console.print(jails)
+    if served.row_count:
+        console.print(served)
+    problems = [(row, p) for row in rows for p in row.problems]
+    for row, problem in problems:
+        console.print(f"PROBLEM {row.app} on {row.host}: {problem}", markup=False)
+    if rows and not problems:
+        console.print("every route serves what Hiera names; every host has converged")
 
 
 DEFAULT_STACK_DIR = Path("/var/tmp/jailgen-stack")

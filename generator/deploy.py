@@ -18,16 +18,18 @@ from typing import Any, Protocol
 
 import git
 
-from generator import http, names
+from generator import __version__, http, names, routes
 from generator import repo as control
 from generator.catalog import App, Catalog
 from generator.commands.render import render_catalog
 from generator.errors import JailgenError
 from generator.lock import app_lock
 from generator.puppet.report import RunReport
+from generator.render.replaced import TRAILER
 from generator.state import (
     DeploymentState,
     forget_destroyed,
+    no_rollback_target,
     promoted,
     rolled_back,
     with_test_release,
@@ -65,6 +67,7 @@ class Outcome:
     checks: list[Check] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     slots: dict[str, Any] = field(default_factory=dict)
+    replaced: list[str] = field(default_factory=list)  # hand edits the commit replaced
 
     def fail(self, step: str, message: str) -> Outcome:
         self.ok, self.step, self.message = False, step, message
@@ -83,6 +86,7 @@ class Outcome:
             "reports": [r.to_json() for r in self.reports],
             "checks": [c.to_json() for c in self.checks],
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+            "replaced": list(self.replaced),
         }
 
 
@@ -131,11 +135,9 @@ class Deployer:
                 return outcome.fail("precheck", f"{app_name} has no release under test")
             if slots.test == slots.live:
                 return outcome.fail("precheck", f"{app_name}: {slots.test} is already live")
-            revision = state.revision_of(slots.test) or ""
             started = time.monotonic()
             for host in app.hosts:
-                check = self._check_route(host, app.test_domain, app.health, revision, "test")
-                outcome.checks.append(check)
+                outcome.checks += self._check_routes(state, host, [app_name], "test")
             outcome.timings["precheck"] = time.monotonic() - started
             return self._switch(
                 outcome,
@@ -151,18 +153,10 @@ class Deployer:
         with self._locked(app_name, f"jailgen rollback {app_name}"):
             state, _ = read_state(self.repo, self.catalog.site.module)
             slots = state.slots_of(app_name)
-            if slots is None or not slots.previous:
-                return outcome.fail("precheck", f"{app_name} has no previous release")
-            target = slots.previous[0]
-            for host in app.hosts:
-                jail = state.hosts[host].jails.get(target) if host in state.hosts else None
-                if jail is None:
-                    outcome.checks.append(Check(host, f"{target} health", False, "no such jail"))
-                    continue
-                answer = http.probe_jail(jail.address, app.port, app.health)
-                outcome.checks.append(
-                    Check(host, f"{target} health", answer.status == 200, answer.describe())
-                )
+            target = slots.rollback_target if slots is not None else None
+            if target is None:
+                return outcome.fail("precheck", no_rollback_target(app_name, slots))
+            outcome.checks += self._probe_jails(state, app, target)
             return self._switch(
                 outcome,
                 app,
@@ -172,6 +166,21 @@ class Deployer:
             )
 
     # -- steps -------------------------------------------------------------
+
+    def _probe_jails(self, state: DeploymentState, app: App, jail_name: str) -> list[Check]:
+        """The health path of `jail_name` on each of the app's hosts, straight at
+        the jail (only where its address is on this machine)."""
+        checks = []
+        for host in app.hosts:
+            jail = state.hosts[host].jails.get(jail_name) if host in state.hosts else None
+            if jail is None:
+                checks.append(Check(host, f"{jail_name} health", False, "no such jail"))
+                continue
+            answer = http.probe_jail(jail.address, app.port, app.health)
+            checks.append(
+                Check(host, f"{jail_name} health", answer.status == 200, answer.describe())
+            )
+        return checks
 
     def _switch(
         self,
@@ -225,6 +234,7 @@ class Deployer:
         outcome.timings["render"] = rendered.render_s
         outcome.timings["commit"] = rendered.commit_s
         outcome.commit = rendered.commit
+        outcome.replaced = [r.describe() for r in rendered.replaced]
         if rendered.state is not None:
             slots = rendered.state.slots_of(app.name)
             if slots is not None:
@@ -253,22 +263,12 @@ class Deployer:
         return True
 
     def _verify(self, outcome: Outcome, app: App) -> None:
+        """Every route of every app on the hosts that ran, not only `app`'s: each
+        live and test domain serves the release its slot names, or 503."""
         started = time.monotonic()
         state, _ = read_state(self.repo, self.catalog.site.module)
-        slots = state.slots_of(app.name)
-        assert slots is not None
         for host in app.hosts:
-            if slots.test:
-                revision = state.revision_of(slots.test) or ""
-                outcome.checks.append(
-                    self._check_route(host, app.test_domain, app.health, revision, "test")
-                )
-            if slots.live:
-                revision = state.revision_of(slots.live) or ""
-                for domain in app.domains:
-                    outcome.checks.append(
-                        self._check_route(host, domain, app.health, revision, "live")
-                    )
+            outcome.checks += self._check_routes(state, host)
         outcome.timings["verify"] = time.monotonic() - started
         failed = [c for c in outcome.checks if not c.ok]
         if failed:
@@ -278,25 +278,25 @@ class Deployer:
         else:
             outcome.ok = True
 
-    def _check_route(self, host: str, domain: str, health: str, revision: str, slot: str) -> Check:
-        """Through NGINX with the domain's Host header: `/` names the revision and
-        the health path answers 200. Retried until the check timeout: a reload
-        takes effect as the new workers start."""
+    def _check_routes(
+        self,
+        state: DeploymentState,
+        host: str,
+        apps: list[str] | None = None,
+        slot: str | None = None,
+    ) -> list[Check]:
+        """Through the host's NGINX with each domain's Host header, retried until
+        the check timeout: a reload takes effect as the new workers start."""
         address, port = self.nginx_endpoint(host)
-        deadline = time.monotonic() + self.check_timeout_s
-        while True:
-            root = http.get(address, port, "/", host=domain)
-            up = http.get(address, port, health, host=domain)
-            ok = root.status == 200 and revision in root.body and up.status == 200
-            if ok or time.monotonic() >= deadline:
-                detail = (
-                    f"serves {revision[:12]}, {health} answers 200"
-                    if ok
-                    else f"/ -> {root.describe()}, {health} -> {up.describe()} "
-                    f"(expected {revision[:12]} and 200)"
-                )
-                return Check(host, f"{slot} {domain}", ok, detail)
-            time.sleep(0.25)
+        wanted = [
+            r
+            for r in routes.expected(self.catalog, state, host, apps)
+            if slot is None or r.slot == slot
+        ]
+        answers = routes.check_all(
+            address, port, wanted, routes.releases(state, host), self.check_timeout_s
+        )
+        return [Check(host, s.route.what, s.ok, s.detail) for s in answers]
 
     def nginx_endpoint(self, host: str) -> tuple[str, int]:
         return self.catalog.nginx_for(host)
@@ -305,8 +305,7 @@ class Deployer:
         """Undo our commit and converge again, so live is what it was."""
         assert outcome.commit is not None
         git_repo = control.open_repo(self.repo)
-        git_repo.git.revert("--no-edit", outcome.commit)
-        outcome.reverted_by = control.head(git_repo)
+        outcome.reverted_by = control.revert(git_repo, outcome.commit, f"{TRAILER} {__version__}")
         if self.push:
             control.push(git_repo)
         saved = (outcome.step, outcome.message, outcome.reports)

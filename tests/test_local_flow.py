@@ -96,7 +96,11 @@ def test_cli_json_and_status(site: LocalSite) -> None:
     assert payload["ok"] is True
     assert payload["slots"]["test"] == f"hello_{site.shas[0][:12]}"
     assert payload["reports"][0]["configuration_version"] == payload["commit"]
-    assert {c["what"] for c in payload["checks"]} == {"test hello.test.example.com"}
+    assert {c["what"] for c in payload["checks"]} == {
+        "hello test hello.test.example.com",
+        "hello live hello.example.com",
+        "hello live www.hello.example.com",
+    }
 
     result = run_jailgen("status", "hello", *common, "--json")
     assert result.returncode == 0, result.stderr

@@ -1,0 +1,147 @@
+"""What each host's NGINX must serve, and what it does serve.
+
+Every app routed by a host's NGINX has a live route per domain and a test route
+for its test domain. Hiera names the jail of each slot: a route serves that
+jail's release (`/` names the release's commit and the health path answers 200),
+or answers 503 when the slot holds no running jail. The same expectations drive
+the verification after a Puppet run and `jailgen status`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from generator import http
+from generator.catalog import Catalog
+from generator.state import DeploymentState
+
+
+@dataclass(frozen=True)
+class Route:
+    host: str
+    app: str
+    slot: str  # live | test
+    domain: str
+    health: str
+    jail: str | None  # the running jail the slot names; None: the route answers 503
+    revision: str | None
+
+    @property
+    def what(self) -> str:
+        return f"{self.app} {self.slot} {self.domain}"
+
+
+@dataclass(frozen=True)
+class Served:
+    """One route as NGINX answered it."""
+
+    route: Route
+    ok: bool
+    serves: str  # a jail name, "503", "an unknown release" or the error
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "app": self.route.app,
+            "host": self.route.host,
+            "slot": self.route.slot,
+            "domain": self.route.domain,
+            "expected": self.route.jail or "503",
+            "serves": self.serves,
+            "ok": self.ok,
+            "detail": self.detail,
+        }
+
+
+def expected(
+    catalog: Catalog, state: DeploymentState, host: str, apps: Iterable[str] | None = None
+) -> list[Route]:
+    """The routes of `host`'s NGINX: every app on it (or only `apps`), live then test."""
+    wanted = set(apps) if apps is not None else None
+    host_state = state.hosts.get(host)
+    routes: list[Route] = []
+    for app in catalog.apps_on(host):
+        if wanted is not None and app.name not in wanted:
+            continue
+        slots = host_state.slots.get(app.name) if host_state else None
+        test_domains = [app.test_domain] if app.test_domain else []
+        for slot, domains in (("live", list(app.domains)), ("test", test_domains)):
+            name = getattr(slots, slot) if slots is not None else None
+            jail = host_state.jails.get(name) if host_state and name else None
+            running = jail if jail is not None and jail.ensure == "running" else None
+            for domain in domains:
+                routes.append(
+                    Route(
+                        host,
+                        app.name,
+                        slot,
+                        domain,
+                        app.health,
+                        running.name if running else None,
+                        running.revision if running else None,
+                    )
+                )
+    return routes
+
+
+def releases(state: DeploymentState, host: str) -> dict[str, str]:
+    """Every jail the host's state knows, by revision (to name what a route serves)."""
+    host_state = state.hosts.get(host)
+    if host_state is None:
+        return {}
+    return {j.revision: j.name for j in sorted(host_state.jails.values(), key=lambda j: j.name)}
+
+
+def probe(address: str, port: int, route: Route, known: Mapping[str, str]) -> Served:
+    """One check of `route` through NGINX at address:port, with its Host header."""
+    root = http.get(address, port, "/", host=route.domain, timeout=5.0)
+    serves = _identify(root, known)
+    if route.revision is None:
+        ok = root.status == 503
+        detail = "answers 503 (empty slot)" if ok else f"serves {serves}, expected 503"
+        return Served(route, ok, serves, detail)
+    up = http.get(address, port, route.health, host=route.domain, timeout=5.0)
+    ok = root.status == 200 and route.revision in root.body and up.status == 200
+    if ok:
+        detail = f"serves {route.jail}, {route.health} answers 200"
+    elif root.status == 200 and route.revision in root.body:
+        detail = f"serves {route.jail}, but {route.health} -> {up.describe()}"
+    else:
+        detail = f"serves {serves}, expected {route.jail}"
+    return Served(route, ok, serves, detail)
+
+
+def _identify(answer: http.Answer, known: Mapping[str, str]) -> str:
+    if answer.error:
+        return answer.error
+    if answer.status == 503:
+        return "503"
+    if answer.status != 200:
+        return f"HTTP {answer.status}"
+    for revision, name in known.items():
+        if revision in answer.body:
+            return name
+    return f"an unknown release ({answer.body.strip()[:40]!r})"
+
+
+def check_all(
+    address: str,
+    port: int,
+    routes: list[Route],
+    known: Mapping[str, str],
+    timeout_s: float,
+    interval_s: float = 0.25,
+) -> list[Served]:
+    """Probe every route, retrying those that fail until `timeout_s` has passed (a
+    change takes effect once NGINX and the jails have picked it up)."""
+    deadline = time.monotonic() + timeout_s
+    results = {r: probe(address, port, r, known) for r in routes}
+    while time.monotonic() < deadline and not all(s.ok for s in results.values()):
+        time.sleep(interval_s)
+        for route, served in results.items():
+            if not served.ok:
+                results[route] = probe(address, port, route, known)
+    return [results[r] for r in routes]
