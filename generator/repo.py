@@ -135,3 +135,14 @@ def catch_up(repo: git.Repo, own_commit: str | None, remote: str = "origin") -> 
         raise JailgenError(
             f"cannot rebase local commits onto {remote}/{branch}: {exc.stderr.strip()}"
         ) from exc
+
+
+def revert(repo: git.Repo, commit: str, trailer: str) -> str:
+    """Commit the revert of `commit` (its message carries `trailer`); the new HEAD."""
+    summary = repo.commit(commit).summary
+    subject = summary if isinstance(summary, str) else summary.decode("utf-8", "replace")
+    repo.git.revert("--no-commit", commit)
+    message = f'Revert "{subject}"\n\nThis reverts commit {commit}.\n\n{trailer}\n'
+    runner = git.Git(repo.working_tree_dir)
+    runner.execute(["git", *_identity_args(repo), "commit", "-q", "-m", message])
+    return repo.head.commit.hexsha

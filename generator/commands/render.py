@@ -9,7 +9,7 @@ from pathlib import Path
 
 import git
 
-from generator import files
+from generator import __version__, files
 from generator import repo as control
 from generator.catalog import Catalog, load_catalog
 from generator.errors import JailgenError
@@ -20,6 +20,7 @@ from generator.render.control_repo import (
     render_repo,
     write_rendering,
 )
+from generator.render.replaced import TRAILER, Replacement, replacements
 from generator.state import DeploymentState
 
 MAX_PUSH_ATTEMPTS = 5
@@ -33,6 +34,9 @@ class RenderOutcome:
     pushed: bool = False
     push_attempts: int = 0
     state: DeploymentState | None = None
+    # owned values this render replaces: all of them for `jailgen render`, those
+    # edited by hand for a workflow's render
+    replaced: list[Replacement] = field(default_factory=list)
     render_s: float = 0.0
     commit_s: float = 0.0
 
@@ -48,6 +52,8 @@ def describe(before: DeploymentState, after: DeploymentState) -> list[str]:
             now = getattr(new, slot) if new else None
             if was != now:
                 lines.append(f"{app}: {slot} {was or '-'} -> {now or '-'}")
+        marked = set(new.rolled_back if new else ()) - set(old.rolled_back if old else ())
+        lines += [f"{app}: {name} marked rolled back from" for name in sorted(marked)]
     for certname in sorted(after.hosts):
         old_jails = before.hosts[certname].jails if certname in before.hosts else {}
         for name, jail in sorted(after.hosts[certname].jails.items()):
@@ -59,10 +65,13 @@ def describe(before: DeploymentState, after: DeploymentState) -> list[str]:
     return lines
 
 
-def commit_message(subject: str, rendering: Rendering) -> str:
+def commit_message(
+    subject: str, rendering: Rendering, replaced: list[Replacement] | None = None
+) -> str:
     body = describe(rendering.before, rendering.state)
     body += [f"{c.action} {c.path}" for c in rendering.pending]
-    return subject + "\n\n" + "\n".join(body) + "\n"
+    body += [f"replace {r.describe()}" for r in replaced or ()]
+    return subject + "\n\n" + "\n".join(body) + f"\n\n{TRAILER} {__version__}\n"
 
 
 def render(
@@ -112,7 +121,12 @@ def render_catalog(
                 "(commit or discard them first):\n  " + "\n  ".join(dirty)
             )
     started = time.monotonic()
-    rendering = _render_into(outcome, catalog, repo_path, change, write=not check)
+    rendering = _render_into(outcome, catalog, repo_path, change, write=False)
+    outcome.replaced = replacements(
+        repo_path, catalog.site.module, rendering, only_by_hand=change is not None
+    )
+    if not check:
+        write_rendering(catalog, repo_path, rendering)
     if check:
         return outcome
     outcome.render_s = time.monotonic() - started
@@ -145,7 +159,8 @@ def _render_into(
 
 def _commit(outcome: RenderOutcome, git_repo: git.Repo, rendering: Rendering, subject: str) -> None:
     paths = [c.path for c in rendering.pending]
-    outcome.commit = control.commit(git_repo, paths, commit_message(subject, rendering))
+    message = commit_message(subject, rendering, outcome.replaced)
+    outcome.commit = control.commit(git_repo, paths, message)
 
 
 def _push(
@@ -166,5 +181,10 @@ def _push(
             return
         except control.PushRejected:
             control.catch_up(git_repo, outcome.commit, remote)
-            _commit(outcome, git_repo, _render_into(outcome, catalog, repo_path, change), subject)
+            rendering = _render_into(outcome, catalog, repo_path, change, write=False)
+            outcome.replaced = replacements(
+                repo_path, catalog.site.module, rendering, only_by_hand=change is not None
+            )
+            write_rendering(catalog, repo_path, rendering)
+            _commit(outcome, git_repo, rendering, subject)
     raise JailgenError(f"push to {remote} rejected {MAX_PUSH_ATTEMPTS} times; giving up")
