@@ -10,7 +10,7 @@ the verification after a Puppet run and `jailgen status`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,18 +87,19 @@ def expected(
     return routes
 
 
-def releases(state: DeploymentState, host: str) -> dict[str, str]:
-    """Every jail the host's state knows, by revision (to name what a route serves)."""
+def releases(state: DeploymentState, host: str) -> list[tuple[str, str]]:
+    """Every jail the host's state knows, as (revision, name), to name what a
+    route serves."""
     host_state = state.hosts.get(host)
     if host_state is None:
-        return {}
-    return {j.revision: j.name for j in sorted(host_state.jails.values(), key=lambda j: j.name)}
+        return []
+    return sorted((j.revision, j.name) for j in host_state.jails.values())
 
 
-def probe(address: str, port: int, route: Route, known: Mapping[str, str]) -> Served:
+def probe(address: str, port: int, route: Route, known: Sequence[tuple[str, str]]) -> Served:
     """One check of `route` through NGINX at address:port, with its Host header."""
     root = http.get(address, port, "/", host=route.domain, timeout=5.0)
-    serves = _identify(root, known)
+    serves = _identify(root, known, route.app)
     if route.revision is None:
         ok = root.status == 503
         detail = "answers 503 (empty slot)" if ok else f"serves {serves}, expected 503"
@@ -114,16 +115,18 @@ def probe(address: str, port: int, route: Route, known: Mapping[str, str]) -> Se
     return Served(route, ok, serves, detail)
 
 
-def _identify(answer: http.Answer, known: Mapping[str, str]) -> str:
+def _identify(answer: http.Answer, known: Sequence[tuple[str, str]], app: str) -> str:
     if answer.error:
         return answer.error
     if answer.status == 503:
         return "503"
     if answer.status != 200:
         return f"HTTP {answer.status}"
-    for revision, name in known.items():
-        if revision in answer.body:
-            return name
+    names = [name for revision, name in known if revision in answer.body]
+    # the same release may run in jails of several apps: prefer the route's own
+    own = [n for n in names if n.startswith(f"{app}_")]
+    if own or names:
+        return (own or names)[0]
     return f"an unknown release ({answer.body.strip()[:40]!r})"
 
 
@@ -131,7 +134,7 @@ def check_all(
     address: str,
     port: int,
     routes: list[Route],
-    known: Mapping[str, str],
+    known: Sequence[tuple[str, str]],
     timeout_s: float,
     interval_s: float = 0.25,
 ) -> list[Served]:

@@ -40,6 +40,8 @@ def free_port() -> int:
 class LocalSite:
     base: Path
     retention: int = 2
+    # more apps on the same host, each serving the same source as hello
+    others: tuple[str, ...] = ()
     shas: list[str] = field(default_factory=list)
     port: int = 0
 
@@ -86,10 +88,23 @@ apps:
       command: [python3, app.py]
       port: 8000
 """
+            + "".join(self._other_app(name) for name in self.others)
         )
         repo.init(self.control)
         render_catalog(self.catalog(), self.control, commit=True)
         return self
+
+    def _other_app(self, name: str) -> str:
+        return f"""\
+  {name}:
+    hosts: [{HOST}]
+    domains: [{name}.example.com]
+    test_domain: {name}.test.example.com
+    source: {self.base / "sources" / "hello"}
+    run:
+      command: [python3, app.py]
+      port: 8000
+"""
 
     def catalog(self) -> Catalog:
         return load_catalog(self.catalog_path)
