@@ -22,7 +22,7 @@ from generator import __version__, http, names, routes
 from generator import repo as control
 from generator.catalog import App, Catalog
 from generator.commands.render import render_catalog
-from generator.errors import JailgenError
+from generator.errors import CatalogError, JailgenError
 from generator.lock import app_lock
 from generator.puppet.report import RunReport
 from generator.render.replaced import TRAILER
@@ -228,6 +228,8 @@ class Deployer:
             rendered = render_catalog(
                 self.catalog, self.repo, commit=True, push=self.push, change=change, subject=subject
             )
+        except CatalogError:
+            raise  # bad input (hand-edited state): exit 2, nothing written
         except JailgenError as exc:
             outcome.fail("render/commit", str(exc))
             return False

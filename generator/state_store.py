@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from generator import yamlio
-from generator.errors import JailgenError
+from generator.errors import CatalogError, JailgenError, Problem
 from generator.files import write_atomic
 from generator.state import DeploymentState, HostState, Jail, Slots, state_from_node_data
+from generator.state_check import check_node_data, locate
 
 CACHE_VERSION = 2
 
@@ -81,6 +82,7 @@ def read_state(repo: Path, module: str) -> tuple[DeploymentState, dict[str, str]
     cache_path = _cache_path(repo)
     cached = _load_cache(cache_path, module)
     fresh: dict[str, Any] = {}
+    problems: list[Problem] = []
     for path in sorted(nodes.glob("*.yaml")):
         rel = f"data/nodes/{path.name}"
         certname = path.name[: -len(".yaml")]
@@ -92,10 +94,17 @@ def read_state(repo: Path, module: str) -> tuple[DeploymentState, dict[str, str]
             host = _from_cache(certname, entry)
             fresh[rel] = entry
         else:
-            host = state_from_node_data(certname, module, parse_node_file(path, text))
+            data = parse_node_file(path, text)
+            found = check_node_data(module, data)
+            if found:
+                problems += locate(str(path), text, found)
+                continue
+            host = state_from_node_data(certname, module, data)
             fresh[rel] = _to_cache(host, digest)
         texts[rel] = text
         state.hosts[certname] = host
+    if problems:
+        raise CatalogError(problems)  # every problem of every node file, nothing cached
     if cache_path is not None and fresh != cached:
         payload = {"version": CACHE_VERSION, "module": module, "files": fresh}
         write_atomic(cache_path, json.dumps(payload, sort_keys=True))

@@ -227,3 +227,33 @@ def test_render_lists_the_hand_edits_it_replaces(tmp_path: Path) -> None:
     result = run_jailgen("render", str(site.catalog_path), "--repo", str(site.control), "--check")
     assert result.returncode == 0, result.stdout
     assert "replace" not in result.stdout
+
+
+def test_hand_edited_state_stops_every_command_before_anything_is_done(tmp_path: Path) -> None:
+    site = LocalSite(tmp_path / "site").create(commits=1)
+    rel = f"data/nodes/{HOST}.yaml"
+    text = (site.control / rel).read_text()
+    assert "jails::jails: {}\n" in text
+    sha = site.shas[0]
+    bad = (
+        f"jails::jails:\n  hello_{sha[:12]}:\n    app: hello\n    revision: {sha}\n"
+        '    address: "127.16.0.5; }"\n'
+    )
+    commit_by_hand(site, rel, text.replace("jails::jails: {}\n", bad), "Hand edit")
+    head = git.Repo(site.control).head.commit.hexsha
+    common = ["-c", str(site.catalog_path), "-r", str(site.control)]
+    for argv in (
+        ["test", "hello", sha, *common],
+        ["promote", "hello", *common],
+        ["status", *common],
+    ):
+        result = run_jailgen(*argv)
+        assert result.returncode == 2, (argv, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert f"{rel}:" in result.stderr
+        assert (
+            f"jails::jails.hello_{sha[:12]}.address: invalid value '127.16.0.5; }}' "
+            "(expected an IPv4 address" in result.stderr
+        )
+    assert git.Repo(site.control).head.commit.hexsha == head
+    assert site.processes() == []

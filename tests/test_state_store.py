@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from generator.commands.render import render
+from generator.errors import CatalogError
 from generator.state_store import read_state
 from tests.conftest import FIXTURE_CATALOG
 
@@ -31,3 +34,55 @@ def test_a_corrupt_cache_is_ignored(control_repo: Path) -> None:
     cache.write_text("{not json")
     state, _ = read_state(control_repo, "jails")
     assert "shop_3f2a9c1e0b1a" in state.hosts["jail1.example.net"].jails
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def test_hand_edited_state_is_refused_with_every_problem_and_its_position(
+    control_repo: Path,
+) -> None:
+    render(FIXTURE_CATALOG, control_repo)
+    path = control_repo / NODE
+    text = path.read_text()
+    edited = (
+        text.replace("address: 172.16.0.3", 'address: "172.16.0.5; }"')
+        .replace("test: blog_0a1b2c3d4e5f", "test: blog_ffffffffffff")
+        .replace("    ensure: running\n    app: blog", "    ensure: exploded\n    app: blog")
+        .replace("revision: 3f2a9c1e0b1a4c5d", "revision: 3f2a9c1e0b1aXc5d")
+    )
+    path.write_text(edited)
+    with pytest.raises(CatalogError) as info:
+        read_state(control_repo, "jails")
+    lines = _lines(edited)
+    where = {p.path: (p.line, p.column, p.message) for p in info.value.problems}
+    address = where["jails::jails.shop_3f2a9c1e0b1a.address"]
+    assert lines[address[0] - 1].strip() == 'address: "172.16.0.5; }"'
+    assert address[1] == lines[address[0] - 1].index('"') + 1
+    assert address[2] == "invalid value '172.16.0.5; }' (expected an IPv4 address like 172.16.0.2)"
+    revision = where["jails::jails.shop_3f2a9c1e0b1a.revision"]
+    assert "expected 40 hex digits starting with 3f2a9c1e0b1a" in revision[2]
+    ensure = where["jails::jails.blog_0a1b2c3d4e5f.ensure"]
+    assert ensure[2] == "invalid value 'exploded' (expected one of running, stopped, absent)"
+    slot = where["jails::apps.blog.test"]
+    assert lines[slot[0] - 1].strip() == "test: blog_ffffffffffff"
+    assert slot[2].startswith("unknown jail 'blog_ffffffffffff'")
+    assert str(info.value).startswith(f"{path}:")
+    assert info.value.exit_code == 2
+
+
+def test_one_address_held_by_two_jails_is_refused(control_repo: Path) -> None:
+    render(FIXTURE_CATALOG, control_repo)
+    path = control_repo / NODE
+    path.write_text(path.read_text().replace("address: 172.16.0.3", "address: 172.16.0.2"))
+    with pytest.raises(CatalogError, match=r"already held by jail blog_0a1b2c3d4e5f"):
+        read_state(control_repo, "jails")
+
+
+def test_a_slot_naming_another_apps_jail_is_refused(control_repo: Path) -> None:
+    render(FIXTURE_CATALOG, control_repo)
+    path = control_repo / NODE
+    path.write_text(path.read_text().replace("test: blog_0a1b2c3d4e5f", "test: shop_3f2a9c1e0b1a"))
+    with pytest.raises(CatalogError, match=r"belongs to app 'shop', not 'blog'"):
+        read_state(control_repo, "jails")
