@@ -305,6 +305,74 @@ def status_command(
         sys.exit(1)
 
 
+def _repo_option(func: Callable[P, R]) -> Callable[P, R]:
+    return click.option(
+        "-r",
+        "--repo",
+        "repo",
+        envvar="JAILGEN_REPO",
+        required=True,
+        type=click.Path(path_type=Path),
+        help="The control repo (or $JAILGEN_REPO).",
+    )(func)
+
+
+@main.group()
+def lock() -> None:
+    """The per-app locks (on the control repo's origin, and this clone's own)."""
+
+
+@lock.command("status")
+@_repo_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@user_errors
+def lock_status(repo: Path, as_json: bool) -> None:
+    """Who holds which app's lock, since when, until when."""
+    from generator import lock as local_lock
+    from generator import shared_lock
+
+    git_repo = control.open_repo(repo)
+    rows: list[dict[str, Any]] = []
+    if any(r.name == "origin" for r in git_repo.remotes):
+        for app, (sha, record) in sorted(shared_lock.remote_locks(repo).items()):
+            rows.append({"app": app, "where": "origin", "lock": sha, "holder": record.describe()})
+    lock_dir = repo / ".git" / "jailgen" / "locks"
+    for path in sorted(lock_dir.glob("*.lock")) if lock_dir.is_dir() else []:
+        holder = local_lock.holder_of(lock_dir, path.stem)
+        if holder is not None:
+            rows.append(
+                {"app": path.stem, "where": "this clone", "lock": None, "holder": holder.describe()}
+            )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, sort_keys=True))
+        return
+    for row in rows:
+        click.echo(f"{row['app']}: locked ({row['where']}) by {row['holder']}")
+    if not rows:
+        click.echo("no app is locked")
+
+
+@main.command()
+@click.argument("app")
+@_repo_option
+@click.option("--force", is_flag=True, help="Really break the lock (it is recorded).")
+@user_errors
+def unlock(app: str, repo: Path, force: bool) -> None:
+    """Break APP's lock on the control repo's origin (only with --force)."""
+    from generator import shared_lock
+
+    if not force:
+        raise JailgenError(
+            f"breaking {app}'s lock lets a second command run beside its holder's; "
+            "check `jailgen lock status` and repeat with --force"
+        )
+    record = shared_lock.break_lock(repo, app)
+    if record is None:
+        click.echo(f"{app} is not locked on origin")
+        return
+    click.echo(f"broke {app}'s lock held by {record.describe()} (recorded on origin)")
+
+
 @main.command()
 @click.option(
     "--dir",

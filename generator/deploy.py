@@ -26,6 +26,7 @@ from generator.errors import CatalogError, JailgenError
 from generator.lock import app_lock
 from generator.puppet.report import RunReport
 from generator.render.replaced import TRAILER
+from generator.shared_lock import shared_lock
 from generator.state import (
     DeploymentState,
     forget_destroyed,
@@ -204,10 +205,25 @@ class Deployer:
             self._revert(outcome, app)
         return outcome
 
+    @property
+    def lock_expiry_s(self) -> float:
+        """A little over the longest a command can run: its Puppet runs (agent
+        mode: the run and report timeouts; local mode: the same default), the
+        revert that may follow, and the route checks."""
+        agents = self.catalog.site.puppet_agents
+        run_s = (agents.run_timeout + agents.report_timeout) if agents else 1800 + 120
+        return 2 * run_s + 4 * self.check_timeout_s + 300
+
     @contextmanager
     def _locked(self, app: str, command: str) -> Iterator[None]:
+        """The app's lock: on the control repo's origin, where every operator
+        sees it, when there is one; and always the clone's own (flock)."""
         with app_lock(self.lock_dir, app, command, wait_s=self.lock_wait_s):
-            yield
+            if not self.push:
+                yield
+                return
+            with shared_lock(self.repo, app, command, self.lock_expiry_s, wait_s=self.lock_wait_s):
+                yield
 
     def _with_cleanup(
         self, change: Callable[[DeploymentState], DeploymentState], app: App
