@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +29,7 @@ from generator.render.replaced import TRAILER
 from generator.shared_lock import shared_lock
 from generator.state import (
     DeploymentState,
+    Slots,
     forget_destroyed,
     no_rollback_target,
     promoted,
@@ -36,6 +37,15 @@ from generator.state import (
     with_test_release,
 )
 from generator.state_store import read_state
+
+# The lock of the clone's working tree; not an app name (those have no dot).
+CLONE_LOCK = ".worktree"
+
+
+class StateMoved(JailgenError):
+    """Another operator changed what a command was about to change."""
+
+    exit_code = 1
 
 
 class PuppetRunner(Protocol):
@@ -143,7 +153,7 @@ class Deployer:
             return self._switch(
                 outcome,
                 app,
-                lambda s: promoted(s, self.catalog, app_name),
+                lambda s: promoted(self._unmoved(s, app_name, slots), self.catalog, app_name),
                 f"{app_name}: promote {slots.test} to live",
                 refusal=f"refusing to promote {slots.test}: its test route is not healthy",
             )
@@ -155,18 +165,44 @@ class Deployer:
             state, _ = read_state(self.repo, self.catalog.site.module)
             slots = state.slots_of(app_name)
             target = slots.rollback_target if slots is not None else None
-            if target is None:
+            if slots is None or target is None:
                 return outcome.fail("precheck", no_rollback_target(app_name, slots))
             outcome.checks += self._probe_jails(state, app, target)
             return self._switch(
                 outcome,
                 app,
-                lambda s: rolled_back(s, self.catalog, app_name),
+                lambda s: rolled_back(self._unmoved(s, app_name, slots), self.catalog, app_name),
                 f"{app_name}: roll back live to {target}",
                 refusal=f"refusing to roll back to {target}: it is not healthy",
             )
 
     # -- steps -------------------------------------------------------------
+
+    def _unmoved(self, state: DeploymentState, app: str, seen: Slots) -> DeploymentState:
+        """The precondition of a switch: the app's slots are still those the health
+        checks were made against. After a rejected push the change is applied to
+        the fetched state; if another operator moved the slots meanwhile, the
+        switch stops rather than put live on a jail nobody checked."""
+        now = state.slots_of(app)
+        if now is not None and (now.test, now.live, now.previous) == (
+            seen.test,
+            seen.live,
+            seen.previous,
+        ):
+            return state
+        test, live = (now.test, now.live) if now is not None else (None, None)
+        raise StateMoved(
+            f"{app}'s slots changed on origin while this command ran (test {test or '-'}, "
+            f"live {live or '-'}; this command checked test {seen.test or '-'}, live "
+            f"{seen.live or '-'}); last changed by {self._last_change()}. Nothing was switched: "
+            "look at `jailgen status` and run the command again"
+        )
+
+    def _last_change(self) -> str:
+        log: str = control.open_repo(self.repo).git.log(
+            "-1", "--format=%an <%ae> in %h (%s)", "--", "data/nodes"
+        )
+        return log.strip() or "an unknown commit"
 
     def _probe_jails(self, state: DeploymentState, app: App, jail_name: str) -> list[Check]:
         """The health path of `jail_name` on each of the app's hosts, straight at
@@ -218,12 +254,27 @@ class Deployer:
     def _locked(self, app: str, command: str) -> Iterator[None]:
         """The app's lock: on the control repo's origin, where every operator
         sees it, when there is one; and always the clone's own (flock)."""
-        with app_lock(self.lock_dir, app, command, wait_s=self.lock_wait_s):
-            if not self.push:
-                yield
-                return
-            with shared_lock(self.repo, app, command, self.lock_expiry_s, wait_s=self.lock_wait_s):
-                yield
+        with app_lock(self.lock_dir, app, command, wait_s=self.lock_wait_s), ExitStack() as stack:
+            if self.push:
+                stack.enter_context(
+                    shared_lock(
+                        self.repo, app, command, self.lock_expiry_s, wait_s=self.lock_wait_s
+                    )
+                )
+            # Commands on other apps share this clone's working tree, its commits
+            # and the hosts' Puppet runs: they take turns, waiting a bounded time.
+            stack.enter_context(
+                app_lock(self.lock_dir, CLONE_LOCK, command, wait_s=self.lock_expiry_s)
+            )
+            if self.push:
+                # start from what origin holds, so the checks are made on it
+                try:
+                    control.catch_up(control.open_repo(self.repo), None)
+                except git.GitCommandError as exc:
+                    raise JailgenError(
+                        f"cannot catch up with origin: {exc.stderr.strip()}"
+                    ) from exc
+            yield
 
     def _with_cleanup(
         self, change: Callable[[DeploymentState], DeploymentState], app: App

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.lock import app_lock
 from generator.puppet.report import RunReport, read_report
 
 
@@ -66,13 +67,15 @@ class LocalPuppet:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.unlink(missing_ok=True)
         start = time.monotonic()
-        result = subprocess.run(
-            self.apply_argv(envdir, environment, certname),
-            capture_output=True,
-            text=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        # one run per host at a time, whichever clone or command starts it
+        with app_lock(self.host_dir(certname), "apply", f"puppet apply {certname}", 3600):
+            result = subprocess.run(
+                self.apply_argv(envdir, environment, certname),
+                capture_output=True,
+                text=True,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
         parsed = read_report(report, result.returncode, certname, result.stderr)
         parsed.duration_s = time.monotonic() - start
         return parsed
