@@ -3,6 +3,8 @@ real tool does."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.freebsd.conftest import Model
@@ -31,6 +33,15 @@ web_1 {
 
 def ok(result: object) -> None:
     assert getattr(result, "status", None) == 0, result
+
+
+def wait_until_gone(model: Model, name: str) -> None:
+    """Until `jls -d` no longer lists a removed jail (the model's jails die
+    within dying_seconds, 1 s on a fresh host)."""
+    deadline = time.monotonic() + 5
+    while name in model("jls", "-d", "-q", "name").out.split():
+        assert time.monotonic() < deadline, f"{name} is still dying"
+        time.sleep(0.1)
 
 
 def host_with_template(model: Model) -> None:
@@ -137,6 +148,9 @@ def test_destroy_refuses_children_dependents_and_busy_datasets(model: Model) -> 
         "cannot unmount '/usr/local/jails/containers/web_1': pool or dataset is busy\n",
     )
     ok(model("service", "jail", "stop", "web_1"))
+    # Stopped, the jail is dying for a while and its dataset stays busy.
+    assert (model("zfs", "destroy", "zroot/jails/containers/web_1").err) == busy.err
+    wait_until_gone(model, "web_1")
     ok(model("zfs", "destroy", "zroot/jails/containers/web_1"))
     assert not model.path("/usr/local/jails/containers/web_1").exists()
     ok(model("zfs", "destroy", "-r", TEMPLATE))

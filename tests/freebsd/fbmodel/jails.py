@@ -18,6 +18,7 @@ output instead); callers check with `jls -j NAME`.
 from __future__ import annotations
 
 import getopt
+import time
 from typing import Any
 
 from . import jailconf, net
@@ -388,6 +389,19 @@ class Jails:
         if conf_file is not None:
             self.exec_in_jail(name, params, "exec.stop")
         del self.running[name]
+        # The jail is gone from `jls` but stays dying (`jls -d`), its root
+        # still busy, until what holds it goes away (jail(8) "dying").
+        linger = float(self.host.state.get("dying_seconds", 0.0))
+        if linger > 0:
+            self.host.state.setdefault("dying", []).append(
+                {
+                    "name": name,
+                    "jid": record["jid"],
+                    "path": record["path"],
+                    "hostname": record["hostname"],
+                    "until": time.time() + linger,
+                }
+            )
         if conf_file is not None:
             for entry in record["ip4"]:
                 iface = record.get("interface")
@@ -413,7 +427,7 @@ class Jails:
         if param == "ip4.addr":
             return ",".join(record["ip4"])
         if param == "dying":
-            return False
+            return bool(record.get("dying", False))
         if param == "osrelease":
             return userland_version(self.host, str(record["path"])).rsplit("-p", 1)[0]
         if param in KERNEL_BOOLEANS:
@@ -438,7 +452,10 @@ class Jails:
             if param not in KERNEL_PARAMETERS and param not in KERNEL_BOOLEANS:
                 # Pseudo-parameters (interface, exec.*, mount.*) are jail(8)'s, not the kernel's.
                 raise ToolError(f"jls: unknown parameter: {param}")
-        jails = sorted(self.running.items(), key=lambda item: int(item[1]["jid"]))
+        jails = list(self.running.items())
+        if "-d" in flags:
+            jails += [(str(d["name"]), self.dying_record(d)) for d in self.host.state["dying"]]
+        jails.sort(key=lambda item: int(item[1]["jid"]))
         if selector is not None:
             jails = [(n, r) for n, r in jails if n == selector or str(r["jid"]) == selector]
             if not jails:
@@ -465,6 +482,16 @@ class Jails:
                     text = '""' if "-q" in flags else "-"
                 words.append(f"{param}={text}" if ("-n" in flags or "-s" in flags) else text)
             self.out.print(" ".join(words))
+
+    def dying_record(self, dying: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "jid": dying["jid"],
+            "path": dying["path"],
+            "hostname": dying["hostname"],
+            "ip4": [],
+            "params": {},
+            "dying": True,
+        }
 
     def default_listing(self, jails: list[tuple[str, dict[str, Any]]], by_name: bool) -> None:
         if by_name:
