@@ -46,12 +46,35 @@ JAILSYS = ("disable", "new", "inherit")
 
 _B, _I, _S, _C, _A = Kind.BOOLEAN, Kind.INTEGER, Kind.STRING, Kind.CHOICE, Kind.ADDRESS_LIST
 
-_ALLOW = (
-    "set_hostname sysvipc raw_sockets chflags mount mount.devfs mount.fdescfs mount.fusefs "
-    "mount.linprocfs mount.linsysfs mount.nullfs mount.procfs mount.tmpfs mount.zfs quotas "
-    "socket_af mlock reserved_ports read_msgbuf unprivileged_proc_debug suser nfsd extattr "
-    "adjtime settime routing vmm"
-).split()
+_ALLOW = [
+    "set_hostname",
+    "sysvipc",
+    "raw_sockets",
+    "chflags",
+    "mount",
+    "mount.devfs",
+    "mount.fdescfs",
+    "mount.fusefs",
+    "mount.linprocfs",
+    "mount.linsysfs",
+    "mount.nullfs",
+    "mount.procfs",
+    "mount.tmpfs",
+    "mount.zfs",
+    "quotas",
+    "socket_af",
+    "mlock",
+    "reserved_ports",
+    "read_msgbuf",
+    "unprivileged_proc_debug",
+    "suser",
+    "nfsd",
+    "extattr",
+    "adjtime",
+    "settime",
+    "routing",
+    "vmm",
+]
 
 TABLE: dict[str, Param] = {
     p.name: p
