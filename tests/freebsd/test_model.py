@@ -384,6 +384,83 @@ def test_a_jail_boots_its_enabled_services(model: Model) -> None:
     assert model("jexec", "web_1", "hostname").err == 'jexec: jail "web_1" not found\n'
 
 
+RC_SCRIPT = (
+    '#!/bin/sh\n. /etc/rc.subr\nname="web"\nrcvar="web_enable"\n'
+    'load_rc_config "$name"\n: "${web_enable:=NO}"\n%s\n'
+    'pidfile="/var/run/${name}.pid"\ncommand="/usr/sbin/daemon"\n%s\nrun_rc_command "$1"\n'
+)
+
+
+def jail_with_service(model: Model, defaults: str, start_cmd: str) -> None:
+    host_with_template(model)
+    new_jail(model)
+    tree = model.path("/usr/local/jails/containers/web_1")
+    (tree / "usr/local/etc/rc.d").mkdir(parents=True)
+    (tree / "usr/local/etc/rc.d/web").write_text(RC_SCRIPT % (defaults, start_cmd))
+    ok(model("sysrc", "-f", "/usr/local/jails/containers/web_1/etc/rc.conf", "web_enable=YES"))
+    ok(model("service", "jail", "start", "web_1"))
+
+
+def test_rc_subr_stops_as_name_user_which_fails_against_a_root_supervisor(model: Model) -> None:
+    """With ${name}_user set, rc.subr's stop runs kill(1) as that user; a
+    start_cmd of the script's own started the daemon(8) supervisor as root."""
+    jail_with_service(model, ': "${web_user:=www}"', 'start_cmd="web_start"')
+    assert model("jexec", "web_1", "service", "web", "status").status == 0
+    stop = model("jexec", "web_1", "service", "web", "stop")
+    pid = stop.err.split(":")[1].strip() if stop.err else ""
+    assert (stop.status, stop.out, stop.err) == (
+        1,
+        "Stopping web.\n",
+        f"kill: {pid}: Operation not permitted\n",
+    )
+    assert model("jexec", "web_1", "service", "web", "status").status == 0  # still running
+
+
+def test_rc_subr_stops_a_root_service_without_name_user(model: Model) -> None:
+    jail_with_service(model, ': "${web_runas:=www}"', 'start_cmd="web_start"')
+    stop = model("jexec", "web_1", "service", "web", "stop")
+    assert (stop.status, stop.out.splitlines()[0]) == (0, "Stopping web.")
+    status = model("jexec", "web_1", "service", "web", "status")
+    assert (status.status, status.out) == (1, "web is not running.\n")
+
+
+def test_rc_subr_default_start_runs_as_name_user_so_stop_works(model: Model) -> None:
+    jail_with_service(model, ': "${web_user:=www}"', "")
+    ok(model("jexec", "web_1", "service", "web", "stop"))
+
+
+def test_a_removed_jail_is_dying_and_keeps_its_dataset_busy(model: Model) -> None:
+    host_with_template(model)
+    new_jail(model)
+    ok(model("service", "jail", "start", "web_1"))
+    ok(model("service", "jail", "stop", "web_1"))
+    assert model("jls", "-q", "name").out == ""
+    assert model("jls", "-d", "-q", "name").out == "web_1\n"
+    assert model("jls", "-d", "-j", "web_1", "dying").out == "true\n"
+    busy = model("zfs", "destroy", "zroot/jails/containers/web_1")
+    assert (busy.status, busy.err) == (
+        1,
+        "cannot unmount '/usr/local/jails/containers/web_1': pool or dataset is busy\n",
+    )
+    wait_until_gone(model, "web_1")
+    assert model("jls", "-d", "-q", "name").out == ""
+    ok(model("zfs", "destroy", "zroot/jails/containers/web_1"))
+
+
+def test_rc_d_jail_at_boot_starts_jail_list_or_every_jail_when_it_is_empty(model: Model) -> None:
+    """rc.d/jail: `run_rc_command start ${jail_list:-_ALL}`."""
+    host_with_template(model)
+    new_jail(model)
+    new_jail(model, "web_2", JAIL_CONF.replace("172.16.0.2", "172.16.0.3"))
+    ok(model("sysrc", "jail_list=web_2"))
+    ok(model("service", "jail", "start"))
+    assert model("jls", "-q", "name").out == "web_2\n"
+    ok(model("service", "jail", "stop"))
+    ok(model("sysrc", "jail_list="))
+    ok(model("service", "jail", "start"))
+    assert model("jls", "-q", "name").out == "web_1\nweb_2\n"
+
+
 # --- sysrc, ifconfig, pkg, the template tools ---
 
 
