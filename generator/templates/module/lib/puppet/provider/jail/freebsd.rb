@@ -318,11 +318,16 @@ Puppet::Type.type(:jail).provide(:freebsd) do
   end
 
   # Starts the jail unless it runs, then lists it to start at boot: only a
-  # jail that did come up is listed.
+  # jail that did come up is listed, and one that did not is unlisted.
   def start
     write_conf
     unless running?
-      verify_running(run(self.class.service_command('start', name)))
+      begin
+        verify_running(run(self.class.service_command('start', name)))
+      rescue Puppet::Error
+        boot(false)
+        raise
+      end
       @property_hash[:ensure] = :running
     end
     boot(true)

@@ -249,6 +249,15 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
       expect(commands).to eq([['/usr/sbin/sysrc', 'jail_enable=YES']])
     end
 
+    it 'unlists a listed jail that did not come up' do
+      existing_jail(:stopped)
+      rc_conf.update('jail_enable' => 'YES', 'jail_list' => name)
+      allow(described_class).to receive(:run).with(['/usr/sbin/jls', '-j', name, 'jid'])
+                                             .and_raise(Puppet::ExecutionFailure, 'jls: jail "x" not found')
+      expect { converge(:running) }.to raise_error(Puppet::Error, /did not start/)
+      expect(rc_conf).to eq('jail_enable' => 'NO', 'jail_list' => '')
+    end
+
     it 'does not list a jail that did not come up' do
       allow(described_class).to receive(:run).with(['/usr/sbin/jls', '-j', name, 'jid'])
                                              .and_raise(Puppet::ExecutionFailure, 'jls: jail "x" not found')
