@@ -205,7 +205,7 @@ $pool = 10.0;
 web {
     host.hostname = '${name}.literal';   # single quotes do not
     ip4.addr = ${pool}.2, "$pool.3";
-    ip4.addr += 10.0.0.4;  # $pool.3 is the variable "pool.3": there is none
+    ip4.addr += 10.0.0.4;  # $pool.3 is the variable "pool", then ".3"
     exec.start = "/bin/sh /etc/rc \\"quoted\\"";
     allow.noraw_sockets;
 }
@@ -217,7 +217,7 @@ web {
         "exec.clean": True,
         "path": ["/jails/web"],
         "host.hostname": ["${name}.literal"],
-        "ip4.addr": ["10.0.2", "", "10.0.0.4"],
+        "ip4.addr": ["10.0.2", "10.0.3", "10.0.0.4"],
         "exec.start": ['/bin/sh /etc/rc "quoted"'],
         "allow.noraw_sockets": True,
     }
@@ -235,6 +235,33 @@ def test_jail_conf_syntax_errors_name_file_and_line(text: str, message: str) -> 
     with pytest.raises(ToolError) as error:
         jailconf.parse_text(text)
     assert error.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("allow.raw_sockets = yes;", 'jail: web_1: allow.raw_sockets: unknown boolean value "yes"'),
+        ("allow.raw_sockets = on;", 'jail: web_1: allow.raw_sockets: unknown boolean value "on"'),
+        ("allow.raw_sockets = no;", 'jail: web_1: allow.raw_sockets: unknown boolean value "no"'),
+        ("mount.devfs = yes;", 'jail: web_1: mount.devfs: unknown boolean value "yes"'),
+        ('devfs_ruleset = "false";', 'jail: web_1: devfs_ruleset: non-integer value "false"'),
+        ("securelevel = 1x;", 'jail: web_1: securelevel: non-integer value "1x"'),
+        ("ip4.addr += 172.16.0.300;", "jail: web_1: ip4.addr: not an IPv4 address: 172.16.0.300"),
+        ('osrelease = "${nosuch}";', 'jail: web_1: osrelease: variable "nosuch" not found'),
+        ("osrelease = $nosuch;", 'jail: web_1: osrelease: variable "nosuch" not found'),
+        ("name = other;", 'jail: web_1: cannot redefine parameter "name".'),
+        (
+            "osrelease = caf\u00e9;",
+            "jail: /etc/jail.conf.d/web_1.conf line 12: caf\u00e9: syntax error",
+        ),
+    ],
+)
+def test_jail_refuses_what_freebsd_refuses(model: Model, body: str, message: str) -> None:
+    host_with_template(model)
+    new_jail(model, conf=JAIL_CONF.replace("}\n", f"\t{body}\n}}\n"))
+    started = model("service", "jail", "start", "web_1")
+    assert message in started.out, started
+    assert model("jls", "-q", "name").out == ""
 
 
 def test_jail_conf_includes_its_directory(model: Model) -> None:

@@ -18,6 +18,7 @@ output instead); callers check with `jls -j NAME`.
 from __future__ import annotations
 
 import getopt
+import ipaddress
 import time
 from typing import Any
 
@@ -153,15 +154,17 @@ def bool_value(name: str, value: list[str] | bool) -> bool:
     if value is True:
         return True
     text = ",".join(value) if isinstance(value, list) else str(value)
-    lowered = text.strip().lower()
-    if lowered in ("true", "yes", "on"):
+    # libjail jailparam_import and config.c check_intparams: "true", "false"
+    # (any case) or an integer; "yes" and "on" are rc.conf's words, not jail(8)'s.
+    lowered = text.lower()
+    if lowered == "true":
         return True
-    if lowered in ("false", "no", "off"):
+    if lowered == "false":
         return False
     try:
-        return int(lowered) != 0
+        return int(text, 10) != 0
     except ValueError:
-        raise ToolError(f"{name}: unknown boolean value: {text}") from None
+        raise ToolError(f'{name}: unknown boolean value "{text}"') from None
 
 
 def normalize(name: str, params: dict[str, list[str] | bool]) -> dict[str, Any]:
@@ -180,10 +183,44 @@ def normalize(name: str, params: dict[str, list[str] | bool]) -> dict[str, Any]:
                 raise ToolError(f"jail: {name}: {error.message}") from None
         elif key in KERNEL_PARAMETERS or key in PSEUDO_PARAMETERS:
             result[key] = [] if value is True else list(value)
+            check_value(name, key, result[key])
         else:
             # libjail's jailparam_init(3): "unknown parameter: %s".
             raise ToolError(f"jail: {name}: unknown parameter: {key}")
     return result
+
+
+INTEGERS = {
+    "jid",
+    "securelevel",
+    "devfs_ruleset",
+    "children.max",
+    "enforce_statfs",
+    "osreldate",
+    "host.hostid",
+    "linux.oss_version",
+    "exec.fib",
+    "exec.timeout",
+    "stop.timeout",
+}
+
+
+def check_value(name: str, key: str, values: list[str]) -> None:
+    """libjail's conversions: integers (\"non-integer value\") and IPv4
+    addresses (\"not an IPv4 address\"), each message prefixed by jail(8)."""
+    if key in INTEGERS:
+        for value in values:
+            try:
+                int(value, 10)
+            except ValueError:
+                raise ToolError(f'jail: {name}: {key}: non-integer value "{value}"') from None
+    if key == "ip4.addr":
+        for entry in values:
+            address = entry.rpartition("|")[2].partition("/")[0]
+            try:
+                ipaddress.IPv4Address(address)
+            except ValueError:
+                raise ToolError(f"jail: {name}: ip4.addr: not an IPv4 address: {address}") from None
 
 
 def first(params: dict[str, Any], key: str) -> str | None:
