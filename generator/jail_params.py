@@ -1,8 +1,9 @@
 """The jail(8) parameters of FreeBSD 14, typed, and how a value is written.
 
-One table drives both the catalog's checks (`check`) and jail.conf(5) output
-(`conf_value`); the generated Puppet module gets the same table as Ruby (its
-`puppet_x/jailgen/jail_parameters.rb` is rendered from `TABLE`).
+One table drives the catalog's checks (`check_name`, `check_value`) and, in
+the generated Puppet module, the jail type's checks and how the freebsd
+provider writes each value into jail.conf(5): the module's
+`puppet_x/jailgen/jail_parameters.rb` is rendered from `TABLE`.
 
 jail(8) knows two classes of parameters: the kernel's (listed by
 `sysctl -d security.jail.param`, shown by jls(8)) and its own pseudo-parameters.
@@ -212,18 +213,6 @@ def describe(value: object) -> str:
     if isinstance(value, int):
         return f"integer {value}"
     return f"string {value!r}" if isinstance(value, str) else "a value"
-
-
-def conf_line(name: str, value: Value) -> str:
-    """One jail.conf(5) statement: `name;` for true, `name = "false";` for
-    false, integers bare, strings quoted."""
-    if value is True:
-        return f"{name};"
-    if value is False:
-        return f'{name} = "false";'
-    if isinstance(value, int):
-        return f"{name} = {value};"
-    return f'{name} = "{value}";'
 
 
 def for_templates() -> list[dict[str, object]]:
