@@ -420,7 +420,8 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
       conf = described_class.render_conf(
         name: 'blog_aaaaaaaaaaaa', path: '/jails/blog_aaaaaaaaaaaa', address: '10.0.0.3', interface: nil,
         hostname: 'blog.example.com',
-        parameters: { 'allow.mount' => false, 'devfs_ruleset' => 4, 'osrelease' => '14.1-RELEASE', 'allow.chflags' => true }
+        parameters: { 'allow.mount' => false, 'devfs_ruleset' => 4, 'osrelease' => '14.1-RELEASE', 'allow.chflags' => true,
+                      'ip6' => 'disable' }
       )
       expect(conf).to eq(<<~CONF)
         # Managed by Puppet (jailgen). Local changes are overwritten.
@@ -436,6 +437,7 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
         \tallow.chflags;
         \tallow.mount = "false";
         \tdevfs_ruleset = 4;
+        \tip6 = "disable";
         \tosrelease = "14.1-RELEASE";
         }
       CONF
