@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from generator import names
+from generator import jail_params, names
 from generator.errors import CatalogError, Problem
 from generator.gcpause import paused_gc
 
@@ -390,7 +390,7 @@ def _read_site(r: _Reader, node: yaml.Node) -> Site | None:
             r.string(
                 entries["freebsd_release"][1],
                 "site.freebsd_release",
-                pattern(names.FREEBSD_RELEASE, "a FreeBSD release like 14.1-RELEASE"),
+                _check_freebsd_release,
             ),
         )
     if "retention" in entries:
@@ -523,6 +523,17 @@ def _read_puppet(r: _Reader, node: yaml.Node) -> dict[str, Any] | None:
     if values.get("puppet_mode") == "agent":
         values["puppet_agents"] = PuppetAgents(**agents)
     return values
+
+
+def _check_freebsd_release(value: str) -> str | None:
+    # The jails' /etc/jail.conf uses `.include` (FreeBSD 14.0 and later; older
+    # jail(8) reads it as a parameter and starts no jail), and jail parameters
+    # are checked against FreeBSD 14's jail(8).
+    if not names.FREEBSD_RELEASE.match(value):
+        return "a FreeBSD release like 14.1-RELEASE"
+    if int(value.split(".", 1)[0]) < 14:
+        return "FreeBSD 14.0 or newer, like 14.1-RELEASE"
+    return None
 
 
 def _check_endpoint(value: str) -> str | None:
@@ -793,15 +804,9 @@ def _read_jail_params(
     params: list[tuple[str, bool | int | str]] = []
     for key, (key_node, value_node) in sorted(entries.items()):
         param_path = f"{path}.{key}"
-        if not names.JAIL_PARAM.match(key):
-            r.error(
-                key_node,
-                param_path,
-                "invalid jail parameter name (expected like allow.raw_sockets)",
-            )
-            continue
-        if key in names.RESERVED_JAIL_PARAMS:
-            r.error(key_node, param_path, "is set by jailgen (expected another jail(8) parameter)")
+        problem = jail_params.check_name(key)
+        if problem is not None:
+            r.error(key_node, param_path, problem)
             continue
         if not isinstance(value_node, yaml.ScalarNode) or value_node.tag.endswith(
             ("null", "float")
@@ -813,12 +818,9 @@ def _read_jail_params(
             )
             continue
         value = r.scalar(value_node)
-        if isinstance(value, str) and not names.JAIL_PARAM_VALUE.match(value):
-            r.error(
-                value_node,
-                param_path,
-                f"invalid value {value!r} (expected A-Z a-z 0-9 _ . / : = @ % + , -)",
-            )
+        problem = jail_params.check_value(key, value)
+        if problem is not None:
+            r.error(value_node, param_path, problem)
             continue
         params.append((key, value))
     return tuple(params)

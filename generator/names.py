@@ -22,30 +22,11 @@ PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ARG = re.compile(r"^[A-Za-z0-9_./:=@%+,-]+$")
 ENV_VALUE = re.compile(r"^[A-Za-z0-9_./:=@%+, -]*$")
-JAIL_PARAM = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$")
-JAIL_PARAM_VALUE = re.compile(r"^[A-Za-z0-9_./:=@%+,-]*$")
 FREEBSD_RELEASE = re.compile(r"^[0-9]+\.[0-9]+-(?:RELEASE|STABLE|CURRENT|BETA[0-9]*|RC[0-9]*)$")
 INTERFACE = re.compile(r"^[a-z]+[0-9]*$")
 GIT_SOURCE = re.compile(
     r"^(?:(?:https?|ssh|git|file)://[A-Za-z0-9._~:/@%+-]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:"
     r"[A-Za-z0-9._~/+-]+|/[A-Za-z0-9._~/+-]*)$"
-)
-
-# jail(8) parameters jailgen sets itself; the catalog may not override them.
-RESERVED_JAIL_PARAMS = frozenset(
-    {
-        "name",
-        "jid",
-        "path",
-        "host.hostname",
-        "interface",
-        "ip4.addr",
-        "exec.start",
-        "exec.stop",
-        "exec.consolelog",
-        "exec.clean",
-        "mount.devfs",
-    }
 )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import __version__, files, yamlio
+from generator import __version__, files, jail_params, yamlio
 from generator.catalog import Catalog
 from generator.gcpause import paused_gc
 from generator.render import hiera
@@ -45,6 +45,7 @@ def render_module(catalog: Catalog) -> dict[str, str]:
         "module": catalog.site.module,
         "hosts": [{"certname": h.certname, "os": h.os} for _, h in sorted(catalog.hosts.items())],
         "version": __version__,
+        "jail_parameters": jail_params.for_templates(),
     }
     prefix = module_dir(catalog)
     rendered = {f"{prefix}/{rel}": text for rel, text in render_folder("module", context).items()}

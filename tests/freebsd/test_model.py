@@ -3,6 +3,8 @@ real tool does."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.freebsd.conftest import Model
@@ -31,6 +33,15 @@ web_1 {
 
 def ok(result: object) -> None:
     assert getattr(result, "status", None) == 0, result
+
+
+def wait_until_gone(model: Model, name: str) -> None:
+    """Until `jls -d` no longer lists a removed jail (the model's jails die
+    within dying_seconds, 1 s on a fresh host)."""
+    deadline = time.monotonic() + 5
+    while name in model("jls", "-d", "-q", "name").out.split():
+        assert time.monotonic() < deadline, f"{name} is still dying"
+        time.sleep(0.1)
 
 
 def host_with_template(model: Model) -> None:
@@ -137,6 +148,9 @@ def test_destroy_refuses_children_dependents_and_busy_datasets(model: Model) -> 
         "cannot unmount '/usr/local/jails/containers/web_1': pool or dataset is busy\n",
     )
     ok(model("service", "jail", "stop", "web_1"))
+    # Stopped, the jail is dying for a while and its dataset stays busy.
+    assert (model("zfs", "destroy", "zroot/jails/containers/web_1").err) == busy.err
+    wait_until_gone(model, "web_1")
     ok(model("zfs", "destroy", "zroot/jails/containers/web_1"))
     assert not model.path("/usr/local/jails/containers/web_1").exists()
     ok(model("zfs", "destroy", "-r", TEMPLATE))
@@ -191,7 +205,7 @@ $pool = 10.0;
 web {
     host.hostname = '${name}.literal';   # single quotes do not
     ip4.addr = ${pool}.2, "$pool.3";
-    ip4.addr += 10.0.0.4;  # $pool.3 is the variable "pool.3": there is none
+    ip4.addr += 10.0.0.4;  # $pool.3 is the variable "pool", then ".3"
     exec.start = "/bin/sh /etc/rc \\"quoted\\"";
     allow.noraw_sockets;
 }
@@ -203,7 +217,7 @@ web {
         "exec.clean": True,
         "path": ["/jails/web"],
         "host.hostname": ["${name}.literal"],
-        "ip4.addr": ["10.0.2", "", "10.0.0.4"],
+        "ip4.addr": ["10.0.2", "10.0.3", "10.0.0.4"],
         "exec.start": ['/bin/sh /etc/rc "quoted"'],
         "allow.noraw_sockets": True,
     }
@@ -221,6 +235,33 @@ def test_jail_conf_syntax_errors_name_file_and_line(text: str, message: str) -> 
     with pytest.raises(ToolError) as error:
         jailconf.parse_text(text)
     assert error.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("allow.raw_sockets = yes;", 'jail: web_1: allow.raw_sockets: unknown boolean value "yes"'),
+        ("allow.raw_sockets = on;", 'jail: web_1: allow.raw_sockets: unknown boolean value "on"'),
+        ("allow.raw_sockets = no;", 'jail: web_1: allow.raw_sockets: unknown boolean value "no"'),
+        ("mount.devfs = yes;", 'jail: web_1: mount.devfs: unknown boolean value "yes"'),
+        ('devfs_ruleset = "false";', 'jail: web_1: devfs_ruleset: non-integer value "false"'),
+        ("securelevel = 1x;", 'jail: web_1: securelevel: non-integer value "1x"'),
+        ("ip4.addr += 172.16.0.300;", "jail: web_1: ip4.addr: not an IPv4 address: 172.16.0.300"),
+        ('osrelease = "${nosuch}";', 'jail: web_1: osrelease: variable "nosuch" not found'),
+        ("osrelease = $nosuch;", 'jail: web_1: osrelease: variable "nosuch" not found'),
+        ("name = other;", 'jail: web_1: cannot redefine parameter "name".'),
+        (
+            "osrelease = caf\u00e9;",
+            "jail: /etc/jail.conf.d/web_1.conf line 12: caf\u00e9: syntax error",
+        ),
+    ],
+)
+def test_jail_refuses_what_freebsd_refuses(model: Model, body: str, message: str) -> None:
+    host_with_template(model)
+    new_jail(model, conf=JAIL_CONF.replace("}\n", f"\t{body}\n}}\n"))
+    started = model("service", "jail", "start", "web_1")
+    assert message in started.out, started
+    assert model("jls", "-q", "name").out == ""
 
 
 def test_jail_conf_includes_its_directory(model: Model) -> None:
@@ -368,6 +409,83 @@ def test_a_jail_boots_its_enabled_services(model: Model) -> None:
     assert model.path("/var/log/jail_console_web_1.log").read_text() == "Starting web.\n"
     ok(model("service", "jail", "stop", "web_1"))
     assert model("jexec", "web_1", "hostname").err == 'jexec: jail "web_1" not found\n'
+
+
+RC_SCRIPT = (
+    '#!/bin/sh\n. /etc/rc.subr\nname="web"\nrcvar="web_enable"\n'
+    'load_rc_config "$name"\n: "${web_enable:=NO}"\n%s\n'
+    'pidfile="/var/run/${name}.pid"\ncommand="/usr/sbin/daemon"\n%s\nrun_rc_command "$1"\n'
+)
+
+
+def jail_with_service(model: Model, defaults: str, start_cmd: str) -> None:
+    host_with_template(model)
+    new_jail(model)
+    tree = model.path("/usr/local/jails/containers/web_1")
+    (tree / "usr/local/etc/rc.d").mkdir(parents=True)
+    (tree / "usr/local/etc/rc.d/web").write_text(RC_SCRIPT % (defaults, start_cmd))
+    ok(model("sysrc", "-f", "/usr/local/jails/containers/web_1/etc/rc.conf", "web_enable=YES"))
+    ok(model("service", "jail", "start", "web_1"))
+
+
+def test_rc_subr_stops_as_name_user_which_fails_against_a_root_supervisor(model: Model) -> None:
+    """With ${name}_user set, rc.subr's stop runs kill(1) as that user; a
+    start_cmd of the script's own started the daemon(8) supervisor as root."""
+    jail_with_service(model, ': "${web_user:=www}"', 'start_cmd="web_start"')
+    assert model("jexec", "web_1", "service", "web", "status").status == 0
+    stop = model("jexec", "web_1", "service", "web", "stop")
+    pid = stop.err.split(":")[1].strip() if stop.err else ""
+    assert (stop.status, stop.out, stop.err) == (
+        1,
+        "Stopping web.\n",
+        f"kill: {pid}: Operation not permitted\n",
+    )
+    assert model("jexec", "web_1", "service", "web", "status").status == 0  # still running
+
+
+def test_rc_subr_stops_a_root_service_without_name_user(model: Model) -> None:
+    jail_with_service(model, ': "${web_runas:=www}"', 'start_cmd="web_start"')
+    stop = model("jexec", "web_1", "service", "web", "stop")
+    assert (stop.status, stop.out.splitlines()[0]) == (0, "Stopping web.")
+    status = model("jexec", "web_1", "service", "web", "status")
+    assert (status.status, status.out) == (1, "web is not running.\n")
+
+
+def test_rc_subr_default_start_runs_as_name_user_so_stop_works(model: Model) -> None:
+    jail_with_service(model, ': "${web_user:=www}"', "")
+    ok(model("jexec", "web_1", "service", "web", "stop"))
+
+
+def test_a_removed_jail_is_dying_and_keeps_its_dataset_busy(model: Model) -> None:
+    host_with_template(model)
+    new_jail(model)
+    ok(model("service", "jail", "start", "web_1"))
+    ok(model("service", "jail", "stop", "web_1"))
+    assert model("jls", "-q", "name").out == ""
+    assert model("jls", "-d", "-q", "name").out == "web_1\n"
+    assert model("jls", "-d", "-j", "web_1", "dying").out == "true\n"
+    busy = model("zfs", "destroy", "zroot/jails/containers/web_1")
+    assert (busy.status, busy.err) == (
+        1,
+        "cannot unmount '/usr/local/jails/containers/web_1': pool or dataset is busy\n",
+    )
+    wait_until_gone(model, "web_1")
+    assert model("jls", "-d", "-q", "name").out == ""
+    ok(model("zfs", "destroy", "zroot/jails/containers/web_1"))
+
+
+def test_rc_d_jail_at_boot_starts_jail_list_or_every_jail_when_it_is_empty(model: Model) -> None:
+    """rc.d/jail: `run_rc_command start ${jail_list:-_ALL}`."""
+    host_with_template(model)
+    new_jail(model)
+    new_jail(model, "web_2", JAIL_CONF.replace("172.16.0.2", "172.16.0.3"))
+    ok(model("sysrc", "jail_list=web_2"))
+    ok(model("service", "jail", "start"))
+    assert model("jls", "-q", "name").out == "web_2\n"
+    ok(model("service", "jail", "stop"))
+    ok(model("sysrc", "jail_list="))
+    ok(model("service", "jail", "start"))
+    assert model("jls", "-q", "name").out == "web_1\nweb_2\n"
 
 
 # --- sysrc, ifconfig, pkg, the template tools ---

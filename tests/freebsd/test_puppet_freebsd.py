@@ -71,6 +71,7 @@ class Life:
     nginx: dict[str, str] = field(default_factory=dict)  # nginx.conf after each run
     state: dict[str, dict[str, Any]] = field(default_factory=dict)  # model state after each run
     files: dict[str, list[str]] = field(default_factory=dict)  # jail confs and trees after each run
+    rc_conf: dict[str, str] = field(default_factory=dict)  # the host's /etc/rc.conf after each run
 
     def jail(self, app: str, number: int) -> str:
         return jail_name(app, (self.shop if app == "shop" else self.status)[number])
@@ -88,6 +89,7 @@ class Life:
             self.site.file(NGINX_CONF).read_text() if self.site.file(NGINX_CONF).exists() else ""
         )
         self.state[name] = self.site.state()
+        self.rc_conf[name] = self.site.file("/etc/rc.conf").read_text()
         self.files[name] = sorted(
             str(p.relative_to(self.site.root))
             for pattern in ("etc/jail.conf.d/*", "usr/local/jails/containers/*")
@@ -144,7 +146,8 @@ def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Life]:
 
         def break_jail(host: Host) -> None:
             name = life.jail("shop", 3)
-            Jails(host, Output()).remove(name, f"/etc/jail.conf.d/{name}.conf", quiet=True)
+            if name in host.state["jails"]:
+                Jails(host, Output()).remove(name, f"/etc/jail.conf.d/{name}.conf", quiet=True)
             (host.root / f"usr/local/jails/containers/{name}/bin/sh").unlink()
 
         life.edit_host(break_jail)
@@ -259,9 +262,10 @@ def test_the_release_is_provisioned_and_its_service_runs_in_the_jail(life: Life)
     services = life.state["first"]["services"]
     assert "shop" in services[f"/usr/local/jails/containers/{name}"]
     assert "nginx" in services["/"]
-    host_rc = life.site.file("/etc/rc.conf").read_text()
+    host_rc = life.rc_conf["first"]
+    running = " ".join(sorted([name, life.jail("status", 0)]))
     for setting in (
-        'cloned_interfaces="lo1"',
+        f'jail_list="{running}"',
         'jail_enable="YES"',
         'jail_parallel_start="YES"',
         'nginx_enable="YES"',
@@ -274,6 +278,26 @@ def test_nginx_routes_the_test_domains_to_the_new_jails(life: Life) -> None:
     assert "upstream shop_test {\n        server 172.16.0.2:8000;" in conf
     assert "upstream status_test {\n        server 172.16.0.3:9000;" in conf
     assert "upstream shop_live" not in conf  # nothing is live yet
+
+
+def boot_settings(rc_conf: str) -> tuple[str, list[str]]:
+    values = dict(
+        line.split("=", 1) for line in rc_conf.splitlines() if "=" in line and line[0] != "#"
+    )
+    return values.get("jail_enable", '"NO"').strip('"'), values.get("jail_list", '""').strip(
+        '"'
+    ).split()
+
+
+def test_only_the_running_jails_start_at_boot(life: Life) -> None:
+    """After every run, rc.d/jail at boot starts exactly the running jails: they
+    are jail_list, and jail_enable is YES only while the list is not empty (an
+    empty list would start every jail in /etc/jail.conf)."""
+    for step, rc_conf in life.rc_conf.items():
+        running = sorted(life.state[step]["jails"])
+        enable, listed = boot_settings(rc_conf)
+        assert listed == running, step
+        assert enable == ("YES" if running else "NO"), step
 
 
 # --- a second run ---
@@ -334,7 +358,7 @@ def test_a_new_test_release_gets_a_new_jail_and_nothing_else_moves(life: Life) -
         f"{TEMPLATE}@base",
         f"zroot/jails/containers/{name}",
     ]
-    assert ["service", "jail", "start", name] in made
+    assert ["service", "jail", "onestart", name] in made
     assert not [
         a for a in made if a[:2] in (["zfs", "destroy"], ["service", "jail"]) and name not in a
     ]
@@ -350,10 +374,18 @@ def test_prune_stops_removes_the_configuration_then_destroys(life: Life) -> None
     name = life.jail("shop", 1)
     calls = [c for c in run.calls if "parent" not in c]
     argv = [[c["tool"], *c["args"]] for c in calls]
-    stop = argv.index(["service", "jail", "stop", name])
+    kept = sorted([life.jail("shop", 0), life.jail("shop", 2), life.jail("status", 0)])
+    unlist = argv.index(["sysrc", f"jail_list={' '.join(kept)}"])
+    stop = argv.index(["service", "jail", "onestop", name])
     destroy = argv.index(["zfs", "destroy", f"zroot/jails/containers/{name}"])
     reload = argv.index(["service", "nginx", "reload"])
-    assert reload < stop < destroy  # traffic leaves the jail before it goes
+    assert reload < unlist < stop < destroy  # traffic leaves the jail before it goes
+    # The stopped jail was dying (jls -d) for a while; destroy waited for it.
+    waits = [
+        c for c in calls[stop:destroy] if [c["tool"], *c["args"]] == ["jls", "-d", "-q", "name"]
+    ]
+    assert len(waits) >= 2
+    assert name in waits[0]["stdout"] and name not in waits[-1]["stdout"]
     assert name in calls[stop]["before"]["configured"]
     assert name in calls[stop]["before"]["running"]
     assert name not in calls[destroy]["before"]["configured"]  # configuration removed in between

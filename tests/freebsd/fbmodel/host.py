@@ -69,6 +69,10 @@ def empty_state() -> dict[str, Any]:
         "interfaces": {},
         "services": {},
         "next_pid": 1000,
+        # Removed jails that are still dying (jls -d), and how long a removed
+        # jail stays dying: until its sockets leave TIME_WAIT on a real host.
+        "dying": [],
+        "dying_seconds": 0.0,
     }
 
 
@@ -108,6 +112,8 @@ class Host:
     def load(self) -> Host:
         if self.state_file.is_file():
             self.state = json.loads(self.state_file.read_text())
+            now = time.time()
+            self.state["dying"] = [j for j in self.state.get("dying", []) if j["until"] > now]
         return self
 
     def save(self) -> None:

@@ -92,6 +92,9 @@ def init_host(root: Path, hostname: str = "jail1.example.net") -> Host:
     }
     state["userland"] = f"{HOST_RELEASE}-{HOST_PATCH}"
     state["hostname"] = hostname
+    # Every removed jail stays dying for a moment, as one that served
+    # connections does on FreeBSD, so that what waits for it is exercised.
+    state["dying_seconds"] = 1.0
     host.state = state
     version, origin, comment, _ = REPOSITORY["pkg"]
     for path, target in files_of("pkg").items():

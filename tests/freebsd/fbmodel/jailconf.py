@@ -65,27 +65,33 @@ class Config:
                 raw[param.name] = [*(raw[param.name] or []), *param.values]
             else:
                 raw[param.name] = param.values
+        if "name" in raw:
+            # config.c add_param: the block's name is "name", which is immutable.
+            raise ToolError(f'jail: {name}: cannot redefine parameter "name".')
         resolved: dict[str, list[str] | bool] = {"name": [name]}
         variables: dict[str, str] = {"name": name}
 
-        def lookup(var: str) -> str:
+        def lookup(param: str, var: str) -> str:
             if var in variables:
                 return variables[var]
             value = raw.get(var)
-            if value is None:
-                return ""
-            return ",".join(expand(v) for v in value)
+            if not value:
+                # config.c load_config: a variable must be a parameter with a value.
+                raise ToolError(f'jail: {name}: {param}: variable "{var}" not found')
+            return ",".join(expand(var, v) for v in value)
 
-        def expand(value: Value) -> str:
-            return substitute(value.text, lookup) if value.expand else value.text
+        def expand(param: str, value: Value) -> str:
+            if not value.expand:
+                return value.text
+            return substitute(value.text, lambda var: lookup(param, var))
 
         for key, values in raw.items():
             if key.startswith("$"):
-                variables[key[1:]] = ",".join(expand(v) for v in values or [])
+                variables[key[1:]] = ",".join(expand(key, v) for v in values or [])
         for key, values in raw.items():
             if key.startswith("$"):
                 continue
-            resolved[key] = True if values is None else [expand(v) for v in values]
+            resolved[key] = True if values is None else [expand(key, v) for v in values]
         return resolved
 
 
@@ -103,7 +109,9 @@ def substitute(text: str, lookup: Callable[[str], str]) -> str:
             i = end + 1
         elif char == "$" and i + 1 < len(text) and (text[i + 1].isalnum() or text[i + 1] == "_"):
             j = i + 1
-            while j < len(text) and (text[j].isalnum() or text[j] in "_."):
+            # jaillex.l: a $name variable is letters, digits and _ only, so
+            # "$name.d" is the variable name followed by ".d".
+            while j < len(text) and (text[j].isascii() and (text[j].isalnum() or text[j] == "_")):
                 j += 1
             out.append(lookup(text[i + 1 : j]))
             i = j
@@ -165,6 +173,9 @@ def tokenize(text: str, file: str) -> list[Token]:
                     j = text.index("}", j) + 1  # a variable in an unquoted string
                     continue
                 j += 1
+            if not text[i:j].isascii():
+                # jaillex.l matches unquoted strings of printable ASCII only.
+                raise ToolError(f"{file} line {line}: {text[i:j]}: syntax error")
             tokens.append(Token("word", text[i:j], line))
             i = j
     tokens.append(Token("eof", "", line))

@@ -18,6 +18,8 @@ output instead); callers check with `jls -j NAME`.
 from __future__ import annotations
 
 import getopt
+import ipaddress
+import time
 from typing import Any
 
 from . import jailconf, net
@@ -152,15 +154,17 @@ def bool_value(name: str, value: list[str] | bool) -> bool:
     if value is True:
         return True
     text = ",".join(value) if isinstance(value, list) else str(value)
-    lowered = text.strip().lower()
-    if lowered in ("true", "yes", "on"):
+    # libjail jailparam_import and config.c check_intparams: "true", "false"
+    # (any case) or an integer; "yes" and "on" are rc.conf's words, not jail(8)'s.
+    lowered = text.lower()
+    if lowered == "true":
         return True
-    if lowered in ("false", "no", "off"):
+    if lowered == "false":
         return False
     try:
-        return int(lowered) != 0
+        return int(text, 10) != 0
     except ValueError:
-        raise ToolError(f"{name}: unknown boolean value: {text}") from None
+        raise ToolError(f'{name}: unknown boolean value "{text}"') from None
 
 
 def normalize(name: str, params: dict[str, list[str] | bool]) -> dict[str, Any]:
@@ -179,10 +183,44 @@ def normalize(name: str, params: dict[str, list[str] | bool]) -> dict[str, Any]:
                 raise ToolError(f"jail: {name}: {error.message}") from None
         elif key in KERNEL_PARAMETERS or key in PSEUDO_PARAMETERS:
             result[key] = [] if value is True else list(value)
+            check_value(name, key, result[key])
         else:
             # libjail's jailparam_init(3): "unknown parameter: %s".
             raise ToolError(f"jail: {name}: unknown parameter: {key}")
     return result
+
+
+INTEGERS = {
+    "jid",
+    "securelevel",
+    "devfs_ruleset",
+    "children.max",
+    "enforce_statfs",
+    "osreldate",
+    "host.hostid",
+    "linux.oss_version",
+    "exec.fib",
+    "exec.timeout",
+    "stop.timeout",
+}
+
+
+def check_value(name: str, key: str, values: list[str]) -> None:
+    """libjail's conversions: integers (\"non-integer value\") and IPv4
+    addresses (\"not an IPv4 address\"), each message prefixed by jail(8)."""
+    if key in INTEGERS:
+        for value in values:
+            try:
+                int(value, 10)
+            except ValueError:
+                raise ToolError(f'jail: {name}: {key}: non-integer value "{value}"') from None
+    if key == "ip4.addr":
+        for entry in values:
+            address = entry.rpartition("|")[2].partition("/")[0]
+            try:
+                ipaddress.IPv4Address(address)
+            except ValueError:
+                raise ToolError(f"jail: {name}: ip4.addr: not an IPv4 address: {address}") from None
 
 
 def first(params: dict[str, Any], key: str) -> str | None:
@@ -388,6 +426,19 @@ class Jails:
         if conf_file is not None:
             self.exec_in_jail(name, params, "exec.stop")
         del self.running[name]
+        # The jail is gone from `jls` but stays dying (`jls -d`), its root
+        # still busy, until what holds it goes away (jail(8) "dying").
+        linger = float(self.host.state.get("dying_seconds", 0.0))
+        if linger > 0:
+            self.host.state.setdefault("dying", []).append(
+                {
+                    "name": name,
+                    "jid": record["jid"],
+                    "path": record["path"],
+                    "hostname": record["hostname"],
+                    "until": time.time() + linger,
+                }
+            )
         if conf_file is not None:
             for entry in record["ip4"]:
                 iface = record.get("interface")
@@ -413,7 +464,7 @@ class Jails:
         if param == "ip4.addr":
             return ",".join(record["ip4"])
         if param == "dying":
-            return False
+            return bool(record.get("dying", False))
         if param == "osrelease":
             return userland_version(self.host, str(record["path"])).rsplit("-p", 1)[0]
         if param in KERNEL_BOOLEANS:
@@ -438,7 +489,10 @@ class Jails:
             if param not in KERNEL_PARAMETERS and param not in KERNEL_BOOLEANS:
                 # Pseudo-parameters (interface, exec.*, mount.*) are jail(8)'s, not the kernel's.
                 raise ToolError(f"jls: unknown parameter: {param}")
-        jails = sorted(self.running.items(), key=lambda item: int(item[1]["jid"]))
+        jails = list(self.running.items())
+        if "-d" in flags:
+            jails += [(str(d["name"]), self.dying_record(d)) for d in self.host.state["dying"]]
+        jails.sort(key=lambda item: int(item[1]["jid"]))
         if selector is not None:
             jails = [(n, r) for n, r in jails if n == selector or str(r["jid"]) == selector]
             if not jails:
@@ -465,6 +519,16 @@ class Jails:
                     text = '""' if "-q" in flags else "-"
                 words.append(f"{param}={text}" if ("-n" in flags or "-s" in flags) else text)
             self.out.print(" ".join(words))
+
+    def dying_record(self, dying: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "jid": dying["jid"],
+            "path": dying["path"],
+            "hostname": dying["hostname"],
+            "ip4": [],
+            "params": {},
+            "dying": True,
+        }
 
     def default_listing(self, jails: list[tuple[str, dict[str, Any]]], by_name: bool) -> None:
         if by_name:

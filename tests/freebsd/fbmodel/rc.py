@@ -21,6 +21,9 @@ from typing import Any
 from .host import Host, Output, ToolError
 
 ASSIGNMENT = re.compile(r"\A\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)\Z")
+# `: ${x_user:=www}` or `: "${x_user:=www}"`: a default an rc.d script gives
+# a variable that rc.conf may set.
+DEFAULT = re.compile(r'\A\s*:\s+"?\$\{([A-Za-z_][A-Za-z0-9_]*):?=([^}"]*)\}"?\s*\Z')
 YES = ("yes", "true", "on", "1")
 
 DEFAULTS = """\
@@ -270,6 +273,8 @@ class Script:
     command: str
     pidfile: str
     extra_commands: tuple[str, ...]
+    start_cmd: str = ""
+    defaults: tuple[tuple[str, str], ...] = ()
 
 
 def read_script(local: Path, freebsd_path: str) -> Script | None:
@@ -277,10 +282,21 @@ def read_script(local: Path, freebsd_path: str) -> Script | None:
         return None
     text = local.read_text(errors="replace")
     fields: dict[str, str] = {}
+    defaults: list[tuple[str, str]] = []
     for line in text.splitlines():
         match = ASSIGNMENT.match(line)
-        if match and match.group(1) in ("name", "rcvar", "command", "pidfile", "extra_commands"):
+        if match and match.group(1) in (
+            "name",
+            "rcvar",
+            "command",
+            "pidfile",
+            "extra_commands",
+            "start_cmd",
+        ):
             fields[match.group(1)] = unquote(match.group(2), fields)
+        default = DEFAULT.match(line)
+        if default:
+            defaults.append((default.group(1), default.group(2)))
     if "name" not in fields:
         return None
     name = fields["name"]
@@ -291,6 +307,8 @@ def read_script(local: Path, freebsd_path: str) -> Script | None:
         command=fields.get("command", ""),
         pidfile=fields.get("pidfile", f"/var/run/{name}.pid"),
         extra_commands=tuple(fields.get("extra_commands", "").split()),
+        start_cmd=fields.get("start_cmd", ""),
+        defaults=tuple(defaults),
     )
 
 
@@ -335,6 +353,13 @@ class Rc:
                     if script is not None:
                         found.append(script)
         return found
+
+    def variable(self, script: Script, name: str) -> str:
+        """A variable as the script sees it: rc.conf, else the script's default."""
+        value = self.conf.values(service=script.name).get(name)
+        if value:
+            return value
+        return dict(script.defaults).get(name, "")
 
     def pid(self, script: Script) -> int | None:
         record = self.services.get(script.name)
@@ -415,11 +440,10 @@ class Rc:
             if pid is None:
                 self.out.warn(f"{name} not running? (check {script.pidfile}).")
                 return 1
-            self.stop(script)
-            return 0
+            return 0 if self.stop(script) else 1
         if argument == "restart":
-            if pid is not None:
-                self.stop(script)
+            if pid is not None and not self.stop(script):
+                return 1
             return 0 if self.start(script) else 1
         if argument == "reload":
             if pid is None:
@@ -447,17 +471,32 @@ class Rc:
             return False
         pid = self.host.allocate_pid()
         self.out.print(f"Starting {script.name}.")
-        self.services[script.name] = {"pid": pid, "reloads": 0}
+        # rc.subr(8): the default start runs `command` as ${name}_user (su -m);
+        # a script's own start_cmd runs as root, so what it starts (such as the
+        # daemon(8) supervisor, which drops privileges for its child only) is
+        # root's.
+        user = self.variable(script, f"{script.name}_user")
+        owner = "root" if script.start_cmd or not user else user
+        self.services[script.name] = {"pid": pid, "reloads": 0, "owner": owner}
         pidfile = self.local(script.pidfile)
         if pidfile.parent.is_dir():
             pidfile.write_text(f"{pid}\n")
         return True
 
-    def stop(self, script: Script) -> None:
-        pid = self.services.pop(script.name)["pid"]
+    def stop(self, script: Script) -> bool:
+        """rc.subr's default stop: kill(1) the pid, as ${name}_user when that
+        is set (`su -m USER -c 'sh -c "kill -TERM PID"'`), then wait for it."""
+        record = self.services[script.name]
+        pid = record["pid"]
         self.out.print(f"Stopping {script.name}.")
+        user = self.variable(script, f"{script.name}_user")
+        if user and user != "root" and record.get("owner", "root") != user:
+            self.out.warn(f"kill: {pid}: Operation not permitted")
+            return False
+        self.services.pop(script.name)
         self.out.print(f"Waiting for PIDS: {pid}.")
         self.local(script.pidfile).unlink(missing_ok=True)
+        return True
 
     def boot(self) -> list[str]:
         """What /etc/rc does in a jail: start every enabled service."""
@@ -475,9 +514,9 @@ class Rc:
         stopped = []
         for name in sorted(self.services):
             script = self.find(name)
-            if script is not None:
-                self.stop(script)
-            else:
+            if script is None or not self.stop(script):
+                # What rc.shutdown could not stop, jail(8) kills when it
+                # removes the jail.
                 self.services.pop(name)
             stopped.append(name)
         return stopped

@@ -340,10 +340,11 @@ class Zfs:
         directory = self.mounted_dir(name)
         if directory is None:
             return
-        for jail in self.host.state["jails"].values():
+        holders = [*self.host.state["jails"].values(), *self.host.state.get("dying", [])]
+        for jail in holders:
             path = self.host.root / str(jail["path"]).lstrip("/")
             if path == directory or directory in path.parents:
-                # A running jail has its root (and its devfs) in this file system.
+                # A running or dying jail has its root (and its devfs) in this file system.
                 mountpoint = self.mountpoint(name)
                 raise ToolError(f"cannot unmount '{mountpoint}': pool or dataset is busy")
 

@@ -55,9 +55,10 @@ class {{ module }}::template (
       unless  => [['/bin/sh', '-c', $is_cloned, 'sh', $interface]],
     }
 
+    # jail_enable and jail_list are the jail provider's: they say which jails
+    # start at boot, and only the provider knows which ones run.
     $rc_conf = {
       "ifconfig_${interface}" => "inet ${host_cidr}",
-      'jail_enable'           => 'YES',
       'jail_parallel_start'   => 'YES',
     }
     $rc_conf.each |String $variable, String $value| {

@@ -167,6 +167,15 @@ describe 'jails' do
         .with_content(%r{/usr/bin/env ADDRESS=172\.16\.0\.2 HOST=172\.16\.0\.2 JAILGEN_APP=shop .* PORT=8080 \\\n\s+/usr/local/bin/python3 app\.py\n})
         .that_notifies('Jail_restart[shop_3f2a9c1e0b1a]')
     end
+
+    # rc.subr(8) runs kill(1) as ${name}_user to stop a service; the daemon(8)
+    # supervisor runs as root, so the script must not set that variable.
+    it 'names the user the app runs as without using rc.subr\'s ${name}_user' do
+      is_expected.to contain_file('/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/etc/rc.d/shop')
+        .with_content(/^: "\$\{shop_runas:=www\}"$/)
+        .with_content(/ -u "\$\{shop_runas\}" /)
+        .without_content(/\$\{shop_user|^shop_user=/)
+    end
   end
 
   describe 'refuses data that could inject' do

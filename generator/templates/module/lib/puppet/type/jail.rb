@@ -15,7 +15,9 @@ Puppet::Type.newtype(:jail) do
     starts whatever services were installed into it since it was started.
 
     Providers implement: `status` (`:running`, `:stopped`, `:incomplete` or
-    `:absent`), `complete?`, `create`, `start`, `stop`, `restart` and `destroy`.
+    `:absent`), `complete?`, `create`, `start`, `stop`, `restart` and `destroy`;
+    `start` and `stop` act only when needed. A provider that decides what starts
+    at boot also implements `starts_at_boot?` and `listed_at_boot?`.
 
     @example A release of the shop app
       jail { 'shop_3f2a9c1e0b1a':
@@ -49,7 +51,7 @@ Puppet::Type.newtype(:jail) do
 
     newvalue(:stopped, event: :jail_stopped) do
       provider.create unless provider.complete?
-      provider.stop if provider.status == :running
+      provider.stop
     end
 
     newvalue(:absent) do
@@ -60,10 +62,18 @@ Puppet::Type.newtype(:jail) do
       provider.status
     end
 
+    # A running jail is in sync when it also starts at boot, a stopped one
+    # when it does not (providers without a boot list start nothing at boot).
     def insync?(is)
       return [:running, :stopped].include?(is) if should == :present
+      return false unless is == should
+      return true unless provider.respond_to?(:starts_at_boot?)
 
-      is == should
+      case should
+      when :running then provider.starts_at_boot?
+      when :stopped then !provider.listed_at_boot?
+      else true
+      end
     end
   end
 
@@ -111,10 +121,15 @@ Puppet::Type.newtype(:jail) do
   newproperty(:parameters) do
     desc <<~DOC
       Extra jail(8) parameters as a hash, for example `{ 'allow.raw_sockets' => true }`.
-      Keys are dotted lower-case parameter names; values are booleans, integers
-      or strings of letters, digits, spaces and `_.,:/=+@%*-`. Parameters the type
-      sets itself (path, host.hostname, interface, ip4.addr, exec.start,
-      exec.stop, exec.consolelog, exec.clean, mount.devfs) are rejected.
+      Names are FreeBSD 14 jail(8) parameters (`PuppetX::Jailgen::JailParameters`,
+      the table jailgen checks the catalog with); a boolean's `no` form
+      (`allow.noraw_sockets`) is refused in favour of `false`. Values follow
+      the parameter's kind: booleans, integers (in range), one of the words of
+      a choice such as `ip6`, or strings of letters, digits and `_.,:/=+@%-`.
+      Parameters the type sets itself (path, host.hostname, interface,
+      ip4.addr, exec.start, exec.stop, exec.consolelog, exec.clean,
+      mount.devfs), commands (exec.prestart, ...), network settings and
+      read-only parameters are rejected.
     DOC
 
     defaultto({})

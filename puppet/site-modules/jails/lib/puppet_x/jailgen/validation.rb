@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require_relative 'jail_parameters'
+
 module PuppetX
   module Jailgen
     # Syntax rules for jail attributes, shared by the jail type and its providers.
@@ -26,14 +28,8 @@ module PuppetX
       # Printable characters that mean nothing to jail.conf(5) inside a quoted
       # string: no quote, backslash, dollar (variable expansion), semicolon,
       # braces, hash or control characters.
-      PARAMETER_STRING = %r{\A[A-Za-z0-9 _.,:/=+@%*-]*\z}
+      PARAMETER_STRING = %r{\A[A-Za-z0-9_.,:/=+@%-]*\z}
 
-      # Parameters the type sets itself; allowing them in `parameters` would
-      # give a jail two conflicting values.
-      RESERVED_PARAMETERS = %w[
-        name jid path host.hostname interface ip4.addr
-        exec.start exec.stop exec.consolelog exec.clean mount.devfs
-      ].freeze
 
       module_function
 
@@ -71,25 +67,51 @@ module PuppetX
       end
 
       # Raises ArgumentError unless name = value is an extra jail(8) parameter
+      # that FreeBSD 14's jail(8) accepts, that jailgen lets the catalog set
+      # (JailParameters: not one the type sets itself, not a command), and
       # that can be written to jail.conf(5) verbatim.
       def validate_parameter!(name, value)
         key = name.to_s
         unless PARAMETER_NAME.match?(key) && key.length <= 64
           raise ArgumentError, "invalid jail parameter name #{key.inspect}: expected dotted lower-case words such as allow.raw_sockets"
         end
-        if RESERVED_PARAMETERS.include?(key)
-          raise ArgumentError, "jail parameter #{key} is set by the jail type itself and cannot be given in parameters"
-        end
 
-        case value
-        when true, false, Integer
-          nil
-        when String
-          unless PARAMETER_STRING.match?(value)
-            raise ArgumentError, "invalid value #{value.inspect} for jail parameter #{key}: only letters, digits, spaces and _.,:/=+@%*- are allowed"
+        base = JailParameters.positive(key)
+        parameter = JailParameters[base || key]
+        raise ArgumentError, "unknown jail parameter #{key}: not a FreeBSD 14 jail(8) parameter" if parameter.nil?
+        raise ArgumentError, "jail parameter #{key} #{parameter.refused}" if parameter.refused
+        raise ArgumentError, "jail parameter #{key} is #{base} negated: give #{base} => false" if base
+
+        problem = value_problem(parameter, value)
+        raise ArgumentError, "invalid value #{value.inspect} for jail parameter #{key}: #{problem}" if problem
+      end
+
+      def value_problem(parameter, value)
+        case parameter.kind
+        when :boolean
+          'expected true or false' unless [true, false, 'true', 'false'].include?(value)
+        when :integer
+          if !value.is_a?(Integer)
+            'expected an integer'
+          elsif parameter.low && !(parameter.low..parameter.high).cover?(value)
+            "expected #{parameter.low} to #{parameter.high}"
           end
+        when :choice
+          "expected one of #{parameter.choices.join(', ')}" unless parameter.choices.include?(value)
         else
-          raise ArgumentError, "invalid value #{value.inspect} for jail parameter #{key}: expected a boolean, an integer or a string"
+          'only letters, digits and _.,:/=+@%- are allowed' unless value.is_a?(String) && PARAMETER_STRING.match?(value)
+        end
+      end
+
+      # One jail.conf(5) statement, by the parameter's kind: `name;` for true,
+      # `name = "false";` for false, integers bare, everything else quoted.
+      def parameter_line(name, value)
+        parameter = JailParameters[name.to_s]
+        case normalize_value(value)
+        when true then "#{name};"
+        when false then "#{name} = \"false\";"
+        else
+          parameter&.kind == :integer ? "#{name} = #{value};" : "#{name} = \"#{value}\";"
         end
       end
 

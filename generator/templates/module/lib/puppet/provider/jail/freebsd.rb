@@ -8,16 +8,20 @@ Puppet::Type.type(:jail).provide(:freebsd) do
   desc <<~DOC
     Jails on FreeBSD with ZFS: the jail's root is a `zfs clone` of the template
     snapshot, its configuration is `/etc/jail.conf.d/<name>.conf`, and it is
-    started and stopped with `service jail start|stop <name>`.
+    started and stopped with `service jail onestart|onestop <name>`.
+
+    What starts at boot is rc.conf's `jail_list`, which holds exactly the jails
+    this provider started: rc.d/jail starts every jail in /etc/jail.conf when
+    the list is empty, so `jail_enable` is YES only while the list is not.
 
     State is read once per run for all jails (one `jls` listing, one `zfs list`,
-    and the files in `/etc/jail.conf.d`). Every command runs as an argument
-    vector, never through a shell.
+    one `sysrc` query and the files in `/etc/jail.conf.d`). Every command runs
+    as an argument vector, never through a shell.
   DOC
 
   # Absolute paths, so that the argv that runs is the argv that is logged and tested.
   def self.binaries
-    { zfs: '/sbin/zfs', jls: '/usr/sbin/jls', service: '/usr/sbin/service' }
+    { zfs: '/sbin/zfs', jls: '/usr/sbin/jls', service: '/usr/sbin/service', sysrc: '/usr/sbin/sysrc' }
   end
 
   confine kernel: 'FreeBSD'
@@ -26,6 +30,20 @@ Puppet::Type.type(:jail).provide(:freebsd) do
 
   def self.conf_dir
     '/etc/jail.conf.d'
+  end
+
+  # A stopped jail can stay dying, holding its dataset busy, while its TCP
+  # connections sit in TIME_WAIT (2 * net.inet.tcp.msl: 60 s by default).
+  def self.dying_timeout
+    120
+  end
+
+  def self.dying_poll_interval
+    1
+  end
+
+  def self.pause(seconds)
+    sleep(seconds)
   end
 
   # Lines every jail gets, in this order, before the ones that depend on the
@@ -46,6 +64,24 @@ Puppet::Type.type(:jail).provide(:freebsd) do
     [binaries[:jls], '-q', 'name']
   end
 
+  # Dying jails too (jls -d): a jail stays dying after it was removed until
+  # the last reference to it, such as a socket in TIME_WAIT, goes away.
+  def self.list_existing_command
+    [binaries[:jls], '-d', '-q', 'name']
+  end
+
+  def self.boot_settings_command
+    [binaries[:sysrc], '-n', 'jail_enable', 'jail_list']
+  end
+
+  def self.set_boot_list_command(names)
+    [binaries[:sysrc], "jail_list=#{names.join(' ')}"]
+  end
+
+  def self.set_jail_enable_command(enable)
+    [binaries[:sysrc], "jail_enable=#{enable ? 'YES' : 'NO'}"]
+  end
+
   def self.list_datasets_command
     [binaries[:zfs], 'list', '-H', '-p', '-o', 'name,mountpoint', '-t', 'filesystem']
   end
@@ -60,8 +96,10 @@ Puppet::Type.type(:jail).provide(:freebsd) do
     [binaries[:zfs], 'destroy', dataset]
   end
 
+  # The `one` prefix: rc.d/jail acts whatever jail_enable says, which
+  # describes boot only.
   def self.service_command(action, name)
-    [binaries[:service], 'jail', action, name]
+    [binaries[:service], 'jail', "one#{action}", name]
   end
 
   def self.check_running_command(name)
@@ -75,11 +113,7 @@ Puppet::Type.type(:jail).provide(:freebsd) do
   end
 
   def self.parameter_line(key, value)
-    case value
-    when true then "#{key};"
-    when false then "#{key} = \"false\";"
-    else "#{key} = #{conf_value(value)};"
-    end
+    PuppetX::Jailgen::Validation.parameter_line(key, value)
   end
 
   def self.render_conf(name:, path:, address:, interface:, hostname:, parameters:)
@@ -156,8 +190,48 @@ Puppet::Type.type(:jail).provide(:freebsd) do
     end
   end
 
+  # rc.subr's checkyesno.
+  def self.yes?(value)
+    %w[yes true on 1].include?(value.to_s.strip.downcase)
+  end
+
+  # What rc.d/jail starts at boot: [jail_enable, the names in jail_list].
+  def self.boot_settings
+    enable, list = query(boot_settings_command).split("\n", 2)
+    [yes?(enable), list.to_s.split]
+  end
+
   def self.system_state
-    { running: running_jails, confs: configured_jails, datasets: datasets }
+    enabled, listed = boot_settings
+    { running: running_jails, confs: configured_jails, datasets: datasets, listed: listed, at_boot: enabled ? listed : [] }
+  end
+
+  # Puts a jail into jail_list or takes it out, keeping jail_enable YES
+  # exactly while the list is not empty: an empty list would start every
+  # jail in /etc/jail.conf, stopped ones included.
+  def self.set_boot(name, start_at_boot)
+    enabled, listed = boot_settings
+    wanted = start_at_boot ? (listed | [name]).sort : listed - [name]
+    run(set_boot_list_command(wanted)) unless wanted == listed
+    run(set_jail_enable_command(!wanted.empty?)) unless enabled == !wanted.empty?
+  end
+
+  def self.existing_jails
+    query(list_existing_command).each_line.map(&:strip).reject(&:empty?)
+  end
+
+  # Waits, bounded, until a removed jail is no longer dying.
+  def self.wait_until_gone(name, dataset)
+    polls = (dying_timeout / dying_poll_interval.to_f).ceil
+    polls.times do |poll|
+      return unless existing_jails.include?(name)
+
+      pause(dying_poll_interval) if poll < polls - 1
+    end
+    return unless existing_jails.include?(name)
+
+    raise Puppet::Error, "jail #{name} is still dying #{dying_timeout} seconds after it was stopped (jls -d lists it), " \
+                         "so its dataset #{dataset} is busy and was not destroyed; a later run destroys it once the jail is gone"
   end
 
   # The property hash for one jail. dataset is the resource's dataset when
@@ -172,7 +246,8 @@ Puppet::Type.type(:jail).provide(:freebsd) do
              elsif conf || dataset_exists then :incomplete
              else :absent
              end
-    properties = { name: name, ensure: status, dataset: dataset, dataset_exists: dataset_exists, configured: !conf.nil? }
+    properties = { name: name, ensure: status, dataset: dataset, dataset_exists: dataset_exists, configured: !conf.nil?,
+                   listed: state[:listed].include?(name), at_boot: state[:at_boot].include?(name) }
     conf ? properties.merge(conf) : properties
   end
 
@@ -214,6 +289,16 @@ Puppet::Type.type(:jail).provide(:freebsd) do
     status != :absent
   end
 
+  # Whether rc.d/jail starts this jail at boot: it is in jail_list and
+  # jail_enable is YES.
+  def starts_at_boot?
+    @property_hash[:at_boot] == true
+  end
+
+  def listed_at_boot?
+    @property_hash[:listed] == true
+  end
+
   # Clone the template (unless a previous, interrupted run already did) and
   # write the configuration. Starting is left to start.
   def create
@@ -232,14 +317,26 @@ Puppet::Type.type(:jail).provide(:freebsd) do
     @property_hash[:ensure] = :stopped unless running?
   end
 
+  # Starts the jail unless it runs, then lists it to start at boot: only a
+  # jail that did come up is listed, and one that did not is unlisted.
   def start
     write_conf
-    verify_running(run(self.class.service_command('start', name)))
-    @property_hash[:ensure] = :running
+    unless running?
+      begin
+        verify_running(run(self.class.service_command('start', name)))
+      rescue Puppet::Error
+        boot(false)
+        raise
+      end
+      @property_hash[:ensure] = :running
+    end
+    boot(true)
   end
 
+  # Unlists the jail first, so that it never starts at boot once stopped.
   def stop
-    run(self.class.service_command('stop', name))
+    boot(false)
+    run(self.class.service_command('stop', name)) if running?
     @property_hash[:ensure] = :stopped
   end
 
@@ -249,13 +346,18 @@ Puppet::Type.type(:jail).provide(:freebsd) do
     @property_hash[:ensure] = :running
   end
 
-  # Safe order: stop the jail, remove its configuration so nothing can start it
-  # again, then destroy its dataset.
+  # Safe order: take the jail out of jail_list and stop it, remove its
+  # configuration so nothing can start it again, wait until it is no longer
+  # dying, then destroy its dataset.
   def destroy
+    boot(false)
     run(self.class.service_command('stop', name)) if running?
     FileUtils.rm_f(conf_file)
     dataset = resource[:dataset] || @property_hash[:dataset]
-    run(self.class.destroy_dataset_command(dataset)) if dataset && @property_hash[:dataset_exists]
+    if dataset && @property_hash[:dataset_exists]
+      self.class.wait_until_gone(name, dataset)
+      run(self.class.destroy_dataset_command(dataset))
+    end
     @property_hash = { name: name, ensure: :absent }
   end
 
@@ -308,6 +410,13 @@ Puppet::Type.type(:jail).provide(:freebsd) do
 
   def run(argv)
     self.class.run(argv)
+  end
+
+  def boot(start_at_boot)
+    return if start_at_boot ? starts_at_boot? : !listed_at_boot?
+
+    self.class.set_boot(name, start_at_boot)
+    @property_hash[:listed] = @property_hash[:at_boot] = start_at_boot
   end
 
   # Atomically: the new file is written next to the old one and renamed over

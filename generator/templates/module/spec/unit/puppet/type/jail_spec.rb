@@ -98,12 +98,12 @@ describe Puppet::Type.type(:jail) do
   describe 'parameters' do
     it 'accepts boolean, integer and plain string values, in canonical form' do
       resource = jail(parameters: { 'allow.raw_sockets' => true, 'devfs_ruleset' => 4, 'allow.mount' => 'false',
-                                    'osrelease' => '14.1-RELEASE', 'exec.prestart' => 'logger starting' })
+                                    'osrelease' => '14.1-RELEASE', 'ip6' => 'disable' })
       expect(resource[:parameters]).to eq(
         'allow.mount' => false,
         'allow.raw_sockets' => true,
         'devfs_ruleset' => 4,
-        'exec.prestart' => 'logger starting',
+        'ip6' => 'disable',
         'osrelease' => '14.1-RELEASE',
       )
     end
@@ -115,15 +115,57 @@ describe Puppet::Type.type(:jail) do
       end
     end
 
-    %w[path host.hostname ip4.addr interface exec.start exec.stop exec.consolelog exec.clean mount.devfs name].each do |reserved|
+    # jail(8) treats X and noX as one parameter, so exec.noclean is exec.clean.
+    %w[path host.hostname ip4.addr interface exec.start exec.stop exec.consolelog exec.clean exec.noclean mount.devfs
+       mount.nodevfs name jid].each do |reserved|
       it "rejects #{reserved}, which the type sets itself" do
-        expect { jail(parameters: { reserved => 'x' }) }.to raise_error(Puppet::ResourceError, /set by the jail type itself/)
+        expect { jail(parameters: { reserved => 'x' }) }.to raise_error(
+          Puppet::ResourceError, /jail parameter #{Regexp.escape(reserved)} is set by jailgen/
+        )
       end
     end
 
-    ['a;b', 'x"y', "a\nb", 'a\\b', '${name}', '$HOME', 'a{b', 'a}b', '# c', "a\tb"].each do |bad|
+    {
+      'exec.prestart' => /runs commands/, 'command' => /runs commands/, 'mount.fstab' => /runs commands/,
+      'vnet' => /changes the jail's network/, 'ip4' => /changes the jail's network/,
+      'children.cur' => /is read-only/, 'dying' => /is read-only/
+    }.each do |refused, message|
+      it "rejects #{refused}" do
+        expect { jail(parameters: { refused => 'x' }) }.to raise_error(Puppet::ResourceError, message)
+      end
+    end
+
+    it 'rejects a name jail(8) does not know' do
+      expect { jail(parameters: { 'allow.bogus' => true }) }.to raise_error(
+        Puppet::ResourceError, /unknown jail parameter allow.bogus: not a FreeBSD 14 jail\(8\) parameter/
+      )
+    end
+
+    it 'rejects the no form of a boolean, in favour of false' do
+      expect { jail(parameters: { 'allow.noraw_sockets' => true }) }.to raise_error(
+        Puppet::ResourceError, /allow.noraw_sockets is allow.raw_sockets negated: give allow.raw_sockets => false/
+      )
+    end
+
+    {
+      ['allow.raw_sockets', 'yes'] => /expected true or false/,
+      ['allow.raw_sockets', 'on'] => /expected true or false/,
+      ['allow.raw_sockets', 1] => /expected true or false/,
+      ['devfs_ruleset', false] => /expected an integer/,
+      ['devfs_ruleset', '4'] => /expected an integer/,
+      ['securelevel', 4] => /expected -1 to 3/,
+      ['enforce_statfs', -1] => /expected 0 to 2/,
+      ['ip6', 'maybe'] => /expected one of disable, new, inherit/,
+      ['osrelease', 14] => /only letters, digits/,
+    }.each do |(name, bad), message|
+      it "rejects #{bad.inspect} for #{name}" do
+        expect { jail(parameters: { name => bad }) }.to raise_error(Puppet::ResourceError, message)
+      end
+    end
+
+    ['a;b', 'x"y', "a\nb", 'a\\b', '${name}', '$HOME', 'a{b', 'a}b', '# c', "a\tb", 'a b'].each do |bad|
       it "rejects the value #{bad.inspect}" do
-        expect { jail(parameters: { 'exec.prestart' => bad }) }.to raise_error(Puppet::ResourceError, /invalid value/)
+        expect { jail(parameters: { 'osrelease' => bad }) }.to raise_error(Puppet::ResourceError, /invalid value/)
       end
     end
 

@@ -25,11 +25,17 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
     )
   end
 
-  # What the system looks like before the run: running jails and datasets.
+  # What the system looks like before the run: running jails, dying jails
+  # (with how many more `jls -d` listings still show each), datasets, and the
+  # host's rc.conf boot settings (which the sysrc commands change).
   let(:running) { [] }
+  let(:dying) { {} }
+  let(:rc_conf) { { 'jail_enable' => 'NO', 'jail_list' => '' } }
   let(:datasets) { { 'zroot/jails' => '/usr/local/jails', 'zroot/jails/containers' => '/usr/local/jails/containers' } }
-  # Every command the provider runs, in order.
+  # Every command the provider runs, in order; and those with the listings of
+  # dying jails, the pauses between them and removed files.
   let(:commands) { [] }
+  let(:order) { [] }
 
   let(:expected_conf) do
     <<~CONF
@@ -56,10 +62,54 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
       .with(['/sbin/zfs', 'list', '-H', '-p', '-o', 'name,mountpoint', '-t', 'filesystem']) do
       datasets.map { |ds, mountpoint| "#{ds}\t#{mountpoint}\n" }.join
     end
+    allow(described_class).to receive(:query).with(['/usr/sbin/jls', '-d', '-q', 'name']) do |argv|
+      order << argv
+      still = dying.select { |_, listings| listings.positive? }.keys
+      dying.transform_values! { |listings| listings - 1 }
+      (running + still).map { |n| "#{n}\n" }.join
+    end
+    allow(described_class).to receive(:query).with(['/usr/sbin/sysrc', '-n', 'jail_enable', 'jail_list']) do
+      "#{rc_conf['jail_enable']}\n#{rc_conf['jail_list']}\n"
+    end
+    allow(described_class).to receive(:pause) { |seconds| order << [:pause, seconds] }
+    allow(FileUtils).to receive(:rm_f).and_wrap_original do |original, file|
+      order << [:rm, file]
+      original.call(file)
+    end
     allow(described_class).to receive(:run) do |argv|
       commands << argv
+      order << argv
+      simulate(argv)
       ''
     end
+  end
+
+  # What the commands do to the state the queries report.
+  def simulate(argv)
+    if argv[0] == '/usr/sbin/sysrc'
+      variable, value = argv[1].split('=', 2)
+      rc_conf[variable] = value
+    elsif argv == onestart
+      running << name
+    elsif argv == onestop
+      running.delete(name)
+    end
+  end
+
+  def onestart
+    ['/usr/sbin/service', 'jail', 'onestart', name]
+  end
+
+  def onestop
+    ['/usr/sbin/service', 'jail', 'onestop', name]
+  end
+
+  def listed
+    [['/usr/sbin/sysrc', "jail_list=#{name}"], ['/usr/sbin/sysrc', 'jail_enable=YES']]
+  end
+
+  def unlisted
+    [['/usr/sbin/sysrc', 'jail_list='], ['/usr/sbin/sysrc', 'jail_enable=NO']]
   end
 
   after(:each) do
@@ -77,12 +127,15 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
 
   def existing_jail(state)
     datasets[dataset] = path
-    running << name if state == :running
+    if state == :running
+      running << name
+      rc_conf.update('jail_enable' => 'YES', 'jail_list' => name)
+    end
     File.write(conf_file, expected_conf)
   end
 
   it 'runs commands as argument vectors, never through a shell' do
-    argv = ['/usr/sbin/service', 'jail', 'start', name]
+    argv = onestart
     allow(described_class).to receive(:run).and_call_original
     expect(described_class).to receive(:execute).with(argv, failonfail: true, combine: true).and_return('')
     described_class.run(argv)
@@ -94,6 +147,7 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
       described_class.prefetch(name => resource, 'blog_aaaaaaaaaaaa' => other)
       expect(described_class).to have_received(:query).with(['/usr/sbin/jls', '-q', 'name']).once
       expect(described_class).to have_received(:query).with(['/sbin/zfs', 'list', '-H', '-p', '-o', 'name,mountpoint', '-t', 'filesystem']).once
+      expect(described_class).to have_received(:query).with(['/usr/sbin/sysrc', '-n', 'jail_enable', 'jail_list']).once
       expect(commands).to be_empty
     end
 
@@ -136,14 +190,14 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
   end
 
   describe 'create and start (ensure => running)' do
-    it 'clones the template, writes the configuration and starts the jail' do
+    it 'clones the template, writes the configuration, starts the jail and lists it to start at boot' do
       provider = converge(:running)
       expect(commands).to eq(
         [
           ['/sbin/zfs', 'clone', '-o', "mountpoint=#{path}", template, dataset],
-          ['/usr/sbin/service', 'jail', 'start', name],
+          onestart,
           ['/usr/sbin/jls', '-j', name, 'jid'],
-        ],
+        ] + listed,
       )
       expect(File.read(conf_file)).to eq(expected_conf)
       expect(format('%o', File.stat(conf_file).mode & 0o777)).to eq('644')
@@ -153,7 +207,7 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
     it 'does not clone again when an interrupted run left the dataset behind' do
       datasets[dataset] = path
       converge(:running)
-      expect(commands).to eq([['/usr/sbin/service', 'jail', 'start', name], ['/usr/sbin/jls', '-j', name, 'jid']])
+      expect(commands).to eq([onestart, ['/usr/sbin/jls', '-j', name, 'jid']] + listed)
       expect(File.read(conf_file)).to eq(expected_conf)
     end
 
@@ -166,13 +220,49 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
     it 'starts a stopped jail' do
       existing_jail(:stopped)
       converge(:running)
-      expect(commands).to eq([['/usr/sbin/service', 'jail', 'start', name], ['/usr/sbin/jls', '-j', name, 'jid']])
+      expect(commands).to eq([onestart, ['/usr/sbin/jls', '-j', name, 'jid']] + listed)
     end
 
-    it 'does nothing to a running jail' do
+    it 'adds the jail to the other jails that start at boot, in sorted order' do
+      rc_conf.update('jail_enable' => 'YES', 'jail_list' => 'wiki_bbbbbbbbbbbb blog_aaaaaaaaaaaa')
+      converge(:running)
+      expect(commands.last(1)).to eq([['/usr/sbin/sysrc', "jail_list=blog_aaaaaaaaaaaa #{name} wiki_bbbbbbbbbbbb"]])
+    end
+
+    it 'does nothing to a running jail that starts at boot' do
       existing_jail(:running)
       converge(:running)
       expect(commands).to be_empty
+    end
+
+    it 'lists a running jail that would not start at boot, without restarting it' do
+      existing_jail(:running)
+      rc_conf.update('jail_enable' => 'NO', 'jail_list' => '')
+      converge(:running)
+      expect(commands).to eq(listed)
+    end
+
+    it 'enables rc.d/jail for a listed running jail when jail_enable is NO' do
+      existing_jail(:running)
+      rc_conf['jail_enable'] = 'NO'
+      converge(:running)
+      expect(commands).to eq([['/usr/sbin/sysrc', 'jail_enable=YES']])
+    end
+
+    it 'unlists a listed jail that did not come up' do
+      existing_jail(:stopped)
+      rc_conf.update('jail_enable' => 'YES', 'jail_list' => name)
+      allow(described_class).to receive(:run).with(['/usr/sbin/jls', '-j', name, 'jid'])
+                                             .and_raise(Puppet::ExecutionFailure, 'jls: jail "x" not found')
+      expect { converge(:running) }.to raise_error(Puppet::Error, /did not start/)
+      expect(rc_conf).to eq('jail_enable' => 'NO', 'jail_list' => '')
+    end
+
+    it 'does not list a jail that did not come up' do
+      allow(described_class).to receive(:run).with(['/usr/sbin/jls', '-j', name, 'jid'])
+                                             .and_raise(Puppet::ExecutionFailure, 'jls: jail "x" not found')
+      expect { converge(:running) }.to raise_error(Puppet::Error)
+      expect(rc_conf).to eq('jail_enable' => 'NO', 'jail_list' => '')
     end
 
     it 'fails clearly when the jail does not come up' do
@@ -184,7 +274,7 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
     it "says why, in rc.d/jail's words, when the jail does not come up" do
       said = "Starting jails: cannot start jail  \"#{name}\": \n" \
              "jail: #{name}: mount.devfs: #{path}/dev: No such file or directory\n.\n"
-      allow(described_class).to receive(:run).with(['/usr/sbin/service', 'jail', 'start', name]).and_return(said)
+      allow(described_class).to receive(:run).with(onestart).and_return(said)
       allow(described_class).to receive(:run).with(['/usr/sbin/jls', '-j', name, 'jid'])
                                              .and_raise(Puppet::ExecutionFailure, "jls: jail \"#{name}\" not found")
       expect { converge(:running) }.to raise_error(
@@ -203,11 +293,31 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
   end
 
   describe 'stop (ensure => stopped)' do
-    it 'stops a running jail' do
+    it 'takes a running jail out of jail_list, then stops it' do
       existing_jail(:running)
       provider = converge(:stopped)
-      expect(commands).to eq([['/usr/sbin/service', 'jail', 'stop', name]])
+      expect(commands).to eq(unlisted + [onestop])
       expect(provider.status).to eq(:stopped)
+    end
+
+    it 'keeps jail_enable YES while other jails start at boot' do
+      existing_jail(:running)
+      rc_conf['jail_list'] = "blog_aaaaaaaaaaaa #{name}"
+      converge(:stopped)
+      expect(commands).to eq([['/usr/sbin/sysrc', 'jail_list=blog_aaaaaaaaaaaa'], onestop])
+    end
+
+    it 'takes a stopped jail out of jail_list, so that it does not start at boot' do
+      existing_jail(:stopped)
+      rc_conf.update('jail_enable' => 'YES', 'jail_list' => name)
+      converge(:stopped)
+      expect(commands).to eq(unlisted)
+    end
+
+    it 'does nothing to a stopped jail that is not listed' do
+      existing_jail(:stopped)
+      converge(:stopped)
+      expect(commands).to be_empty
     end
 
     it 'creates a missing jail without starting it' do
@@ -219,19 +329,9 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
   describe 'destroy (ensure => absent)' do
     it 'stops the jail, removes its configuration, then destroys its dataset' do
       existing_jail(:running)
-      order = []
-      allow(FileUtils).to receive(:rm_f).and_wrap_original do |original, file|
-        order << [:rm, file]
-        original.call(file)
-      end
-      allow(described_class).to receive(:run) do |argv|
-        commands << argv
-        order << argv
-        ''
-      end
       provider = converge(:absent)
-      expect(commands).to eq([['/usr/sbin/service', 'jail', 'stop', name], ['/sbin/zfs', 'destroy', dataset]])
-      expect(order).to eq([['/usr/sbin/service', 'jail', 'stop', name], [:rm, conf_file], ['/sbin/zfs', 'destroy', dataset]])
+      expect(commands).to eq(unlisted + [onestop, ['/sbin/zfs', 'destroy', dataset]])
+      expect(order).to eq(unlisted + [onestop, [:rm, conf_file], ['/usr/sbin/jls', '-d', '-q', 'name'], ['/sbin/zfs', 'destroy', dataset]])
       expect(File.exist?(conf_file)).to be(false)
       expect(provider.status).to eq(:absent)
     end
@@ -240,6 +340,32 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
       existing_jail(:stopped)
       converge(:absent)
       expect(commands).to eq([['/sbin/zfs', 'destroy', dataset]])
+    end
+
+    it 'waits while the stopped jail is dying before destroying its dataset' do
+      existing_jail(:running)
+      dying[name] = 3
+      converge(:absent)
+      jls = ['/usr/sbin/jls', '-d', '-q', 'name']
+      expect(order).to eq(
+        unlisted + [onestop, [:rm, conf_file], jls, [:pause, 1], jls, [:pause, 1], jls, [:pause, 1], jls,
+                    ['/sbin/zfs', 'destroy', dataset]],
+      )
+    end
+
+    it 'fails naming the jail, and destroys nothing, when the jail stays dying' do
+      existing_jail(:stopped)
+      dying[name] = 1000
+      allow(described_class).to receive(:dying_timeout).and_return(5)
+      expect { converge(:absent) }.to raise_error(
+        Puppet::Error,
+        "jail #{name} is still dying 5 seconds after it was stopped (jls -d lists it), so its dataset #{dataset} " \
+        'is busy and was not destroyed; a later run destroys it once the jail is gone',
+      )
+      expect(described_class).to have_received(:pause).with(1).exactly(4).times
+      expect(described_class).to have_received(:query).with(['/usr/sbin/jls', '-d', '-q', 'name']).exactly(6).times
+      expect(commands).to be_empty
+      expect(File.exist?(conf_file)).to be(false)
     end
 
     it 'does nothing when the jail is gone' do
@@ -253,7 +379,7 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
       existing_jail(:running)
       described_class.prefetch(name => resource)
       resource.refresh
-      expect(commands).to eq([['/usr/sbin/service', 'jail', 'restart', name], ['/usr/sbin/jls', '-j', name, 'jid']])
+      expect(commands).to eq([['/usr/sbin/service', 'jail', 'onerestart', name], ['/usr/sbin/jls', '-j', name, 'jid']])
     end
 
     it 'does not start a stopped jail' do
@@ -284,7 +410,7 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
 
     it 'restarts a running jail with the new configuration' do
       change_parameters(:running)
-      expect(commands).to eq([['/usr/sbin/service', 'jail', 'restart', name], ['/usr/sbin/jls', '-j', name, 'jid']])
+      expect(commands).to eq([['/usr/sbin/service', 'jail', 'onerestart', name], ['/usr/sbin/jls', '-j', name, 'jid']])
       expect(File.read(conf_file)).to include("\tdevfs_ruleset = 4;\n")
     end
   end
@@ -294,7 +420,8 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
       conf = described_class.render_conf(
         name: 'blog_aaaaaaaaaaaa', path: '/jails/blog_aaaaaaaaaaaa', address: '10.0.0.3', interface: nil,
         hostname: 'blog.example.com',
-        parameters: { 'allow.mount' => false, 'devfs_ruleset' => 4, 'osrelease' => '14.1-RELEASE', 'allow.chflags' => true }
+        parameters: { 'allow.mount' => false, 'devfs_ruleset' => 4, 'osrelease' => '14.1-RELEASE', 'allow.chflags' => true,
+                      'ip6' => 'disable' }
       )
       expect(conf).to eq(<<~CONF)
         # Managed by Puppet (jailgen). Local changes are overwritten.
@@ -310,6 +437,7 @@ describe Puppet::Type.type(:jail).provider(:freebsd) do
         \tallow.chflags;
         \tallow.mount = "false";
         \tdevfs_ruleset = 4;
+        \tip6 = "disable";
         \tosrelease = "14.1-RELEASE";
         }
       CONF
