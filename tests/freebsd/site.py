@@ -21,8 +21,9 @@ from generator.commands.render import RenderOutcome, render_catalog
 from generator.puppet.local import LocalPuppet
 from generator.puppet.report import RunReport, read_report
 from generator.render.control_repo import StateChange
-from tests.freebsd import sandbox
-from tests.freebsd.fbmodel.host import read_calls, read_state
+from tests.freebsd import jailconf5, sandbox
+from tests.freebsd.fbmodel import jailconf
+from tests.freebsd.fbmodel.host import Host, ToolError, read_calls, read_state
 from tests.freebsd.fbmodel.init import init_host
 
 ENVIRONMENT = "production"
@@ -180,3 +181,41 @@ class FreeBSDSite:
 
     def file(self, freebsd_path: str) -> Path:
         return self.root / freebsd_path.lstrip("/")
+
+    def jail_confs(self) -> JailConfs:
+        """Every jail.conf(5) file on the host, read by jailconf5 and by the
+        model's own parser, for tests that hold the two to agree."""
+        return read_jail_confs(self.root)
+
+
+# {file: {jail: parameters}}, or the reader's error message
+ReadConfs = dict[str, dict[str, dict[str, list[str] | bool]]] | str
+
+
+@dataclass(frozen=True)
+class JailConfs:
+    files: list[str]  # FreeBSD paths
+    independent: ReadConfs  # tests/freebsd/jailconf5.py
+    model: ReadConfs  # the model's parser (fbmodel/jailconf.py)
+
+
+def read_jail_confs(root: Path) -> JailConfs:
+    paths = sorted(root.glob("etc/jail.conf.d/*.conf"))
+    if (root / "etc" / "jail.conf").exists():
+        paths.append(root / "etc" / "jail.conf")
+    files = ["/" + str(p.relative_to(root)) for p in paths]
+
+    independent: ReadConfs
+    try:
+        configs = {path: jailconf5.parse_root(root, path) for path in files}
+        independent = {p: {n: c.resolve(n) for n in c.jails} for p, c in configs.items()}
+    except jailconf5.JailConfError as error:
+        independent = str(error)
+    model: ReadConfs
+    try:
+        host = Host(root)  # only to read files: no lock, no state written back
+        parsed = {path: jailconf.parse_file(host, path) for path in files}
+        model = {p: {n: dict(c.parameters(n)) for n in c.order} for p, c in parsed.items()}
+    except ToolError as error:
+        model = str(error)
+    return JailConfs(files, independent, model)

@@ -24,7 +24,7 @@ from tests.freebsd.conftest import hermetic
 from tests.freebsd.fbmodel import jailconf
 from tests.freebsd.fbmodel.host import Host, Output
 from tests.freebsd.fbmodel.jails import Jails
-from tests.freebsd.site import FreeBSDSite, Run, changes
+from tests.freebsd.site import FreeBSDSite, JailConfs, Run, changes
 
 RELEASE = "14.1-RELEASE"
 TEMPLATE = f"zroot/jails/templates/{RELEASE}"
@@ -72,6 +72,7 @@ class Life:
     state: dict[str, dict[str, Any]] = field(default_factory=dict)  # model state after each run
     files: dict[str, list[str]] = field(default_factory=dict)  # jail confs and trees after each run
     rc_conf: dict[str, str] = field(default_factory=dict)  # the host's /etc/rc.conf after each run
+    jail_confs: dict[str, JailConfs] = field(default_factory=dict)  # both readers, after each run
 
     def jail(self, app: str, number: int) -> str:
         return jail_name(app, (self.shop if app == "shop" else self.status)[number])
@@ -90,6 +91,7 @@ class Life:
         )
         self.state[name] = self.site.state()
         self.rc_conf[name] = self.site.file("/etc/rc.conf").read_text()
+        self.jail_confs[name] = self.site.jail_confs()
         self.files[name] = sorted(
             str(p.relative_to(self.site.root))
             for pattern in ("etc/jail.conf.d/*", "usr/local/jails/containers/*")
@@ -240,6 +242,19 @@ def test_jail_conf_carries_the_seed_parameters_and_the_address(life: Life) -> No
     assert ["172.16.0.1", 12] in life.state["first"]["interfaces"]["lo1"]["addresses"]
     jail_conf = life.site.file("/etc/jail.conf").read_text()
     assert '.include "/etc/jail.conf.d/*.conf";' in jail_conf
+
+
+def test_every_jail_conf_written_reads_the_same_by_jail_conf_5(life: Life) -> None:
+    """After every run, each jail.conf(5) file on the host is read by an
+    independent parser (tests/freebsd/jailconf5.py) without error, to the
+    same jails and parameters as the model's jail(8) reads."""
+    for step, confs in life.jail_confs.items():
+        assert "/etc/jail.conf" in confs.files, step
+        assert isinstance(confs.independent, dict), (step, confs.independent)
+        assert confs.independent == confs.model, step
+        every_file = {n for f in confs.files[:-1] for n in confs.independent[f]}
+        assert sorted(confs.independent["/etc/jail.conf"]) == sorted(every_file), step
+    assert len(life.jail_confs["first"].files) == 3  # jail.conf and the two jails' files
 
 
 def test_raw_sockets_only_where_the_catalog_asks(life: Life) -> None:
