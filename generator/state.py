@@ -108,6 +108,8 @@ def owned_keys(module: str) -> tuple[str, ...]:
             "nginx_listen",
             "nginx_port",
             "nginx_prefix",
+            "services",
+            "nat_table",
             "apps",
             "jails",
         )
