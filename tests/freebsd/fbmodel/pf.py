@@ -82,15 +82,11 @@ def connect(host: Host, source: str, to: str, port: int) -> tuple[str, int]:
     pf = _pf(host)
     target = (to, port)
     for anchor in sorted(pf["anchors"]):
-        rule = next(
-            (r for r in pf["anchors"][anchor] if r["to"] == to and r["port"] == port), None
-        )
+        rule = next((r for r in pf["anchors"][anchor] if r["to"] == to and r["port"] == port), None)
         if rule is not None:
             target = (rule["target"], rule["target_port"])
             break
-    pf["states"].append(
-        {"source": source, "to": [to, port], "target": list(target), "open": True}
-    )
+    pf["states"].append({"source": source, "to": [to, port], "target": list(target), "open": True})
     return target
 
 
@@ -126,7 +122,8 @@ def pfctl(host: Host, out: Output, args: list[str]) -> None:
         if local is None:
             raise ToolError(f"fbmodel: pfctl -f {source} outside the model is not modelled", 3)
         if not local.is_file():
-            raise ToolError(f"pfctl: cannot open the main config file!: No such file or directory\n{NOT_LOADED}", 1)
+            missing = "pfctl: cannot open the main config file!: No such file or directory"
+            raise ToolError(f"{missing}\n{NOT_LOADED}", 1)
         rules = parse(local.read_text(), source)
         if "-n" not in options:
             pf["anchors"][anchor] = rules  # the whole anchor at once; states stay
