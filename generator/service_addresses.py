@@ -16,9 +16,7 @@ import ipaddress
 SLOTS = ("live", "test")
 
 
-def service_addresses(
-    network: ipaddress.IPv4Network, apps: list[str]
-) -> dict[str, dict[str, str]]:
+def service_addresses(network: ipaddress.IPv4Network, apps: list[str]) -> dict[str, dict[str, str]]:
     """Per app and slot, the service address, from the top of `network` down."""
     top = int(network.broadcast_address) - 1
     result: dict[str, dict[str, str]] = {}
