@@ -98,7 +98,7 @@ describe '{{ module }}' do
     end
 
     it 'passes the host, client address and scheme on over HTTP/1.1' do
-      ['proxy_http_version 1.1;', 'proxy_set_header Connection "";', 'proxy_set_header Host $host;',
+      ['proxy_http_version 1.1;', 'proxy_set_header Connection close;', 'proxy_set_header Host $host;',
        'proxy_set_header X-Real-IP $remote_addr;', 'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
        'proxy_set_header X-Forwarded-Proto $scheme;'].each do |line|
         expect(nginx_conf).to include(line)
