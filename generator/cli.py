@@ -404,7 +404,9 @@ def demo(base: Path, stop_only: bool) -> None:
     for line in demo_flow.describe_urls(catalog):
         click.echo(f"  {line}")
     click.echo("\n$ " + " ".join(demo_flow.status_argv(paths)))
-    _print_status(status(catalog, paths.control, LocalPuppet(paths.root / "puppet")))
+    rows = status(catalog, paths.control, LocalPuppet(paths.root / "puppet"))
+    # the demo runs Puppet only for this machine's hosts; the catalog's others never run
+    _print_status([r for r in rows if r.last_run is not None])
     click.echo("Left running (stop them with `make demo-stop` or `jailgen demo --stop`):")
     from generator import local_processes
 
