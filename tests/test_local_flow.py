@@ -162,26 +162,24 @@ def break_next_release(site: LocalSite) -> str:
     return source.index.commit("Break the health check").hexsha
 
 
-def test_failed_nat_table_change_never_goes_live(site: LocalSite) -> None:
+def test_failed_nginx_validation_never_goes_live(site: LocalSite) -> None:
     deployer = site.deployer(check_timeout_s=3)
     assert deployer.test("hello", site.shas[0]).ok
     assert deployer.promote("hello").ok
     assert deployer.test("hello", site.shas[1]).ok
     config = (site.nginx_prefix / "nginx.conf").read_text()
-    # a switch changes only the NAT table; a table file Puppet cannot write fails the run
-    table = site.nginx_prefix / "nat.nft"
-    rules = table.read_text()
-    table.unlink()
-    table.mkdir()
+    # an error log NGINX cannot open makes `nginx -t` fail
+    error_log = site.nginx_prefix / "logs" / "error.log"
+    error_log.unlink()
+    error_log.mkdir()
     outcome = deployer.promote("hello")
     assert not outcome.ok
     assert outcome.step == "puppet run"
-    assert "nat.nft" in outcome.message
+    assert "nginx.conf" in outcome.message
     assert outcome.reverted_by is not None
     assert (site.nginx_prefix / "nginx.conf").read_text() == config
     assert site.shas[0] in served(site, "hello.example.com").body
-    table.rmdir()
-    table.write_text(rules)
+    error_log.rmdir()
 
 
 def test_failed_run_names_the_failing_resource(site: LocalSite) -> None:

@@ -35,7 +35,6 @@ SBIN_TOOLS = (
     "sysrc",
     "pkg",
     "freebsd-update",
-    "pfctl",
 )
 BIN_TOOLS = ("fetch", "tar", "freebsd-version")
 FREEBSD_PATH = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin"
