@@ -166,6 +166,17 @@ def report_source(runner: LocalRunner | AgentRunner) -> ReportSource:
     return runner.puppet if isinstance(runner, LocalRunner) else runner
 
 
+_repo_option = click.option(
+    "-r",
+    "--repo",
+    "repo",
+    envvar="JAILGEN_REPO",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The control repo (or $JAILGEN_REPO).",
+)
+
+
 def deploy_options(func: Callable[P, R]) -> Callable[P, R]:
     options = [
         click.option(
@@ -178,15 +189,7 @@ def deploy_options(func: Callable[P, R]) -> Callable[P, R]:
             type=click.Path(path_type=Path),
             help="The catalog (or $JAILGEN_CATALOG).",
         ),
-        click.option(
-            "-r",
-            "--repo",
-            "repo",
-            envvar="JAILGEN_REPO",
-            required=True,
-            type=click.Path(path_type=Path),
-            help="The control repo (or $JAILGEN_REPO).",
-        ),
+        _repo_option,
         click.option(
             "--workdir",
             envvar="JAILGEN_WORKDIR",
@@ -303,18 +306,6 @@ def status_command(
         _print_status(rows)
     if not all(r.ok for r in rows):
         sys.exit(1)
-
-
-def _repo_option(func: Callable[P, R]) -> Callable[P, R]:
-    return click.option(
-        "-r",
-        "--repo",
-        "repo",
-        envvar="JAILGEN_REPO",
-        required=True,
-        type=click.Path(path_type=Path),
-        help="The control repo (or $JAILGEN_REPO).",
-    )(func)
 
 
 @main.group()
