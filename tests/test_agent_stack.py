@@ -23,6 +23,7 @@ import pytest
 from generator import http
 from generator.puppet.agent import AgentRunner, new_job_id
 from generator.puppet.puppetdb import AgentRunReport
+from generator.service_addresses import nat_table
 from generator.stack import Manifest, StackSettings, down, up
 from generator.stack.site import APP, AgentSite
 from tests.conftest import read_only, run_jailgen
@@ -63,6 +64,9 @@ def site(stack: Manifest) -> Iterator[AgentSite]:
         finally:
             agent_site.stop()
             shutil.rmtree(base, ignore_errors=True)
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    for certname in agent_site.hosts:
+        assert nat_table("jails", str(agent_site.jails_dir(certname))) not in tables
 
 
 def serves(site: AgentSite, host: str, domain: str) -> str:
@@ -98,13 +102,14 @@ def test_promotion_across_agents_stops_at_the_threshold_and_live_keeps_serving(
         outcome = deployer.promote(APP)
     assert not outcome.ok
     assert outcome.step == "puppet run"
-    nginx_conf = f"File[{site.nginx_prefix(failing)}/nginx.conf]"
-    assert outcome.message.startswith(f"{failing}: failed: {nginx_conf}: ")
+    # a promotion writes only the NAT table (NGINX's configuration does not change)
+    nat_file = f"File[{site.nginx_prefix(failing)}/nat.nft]"
+    assert outcome.message.startswith(f"{failing}: failed: {nat_file}: ")
     promotion = {r.host: r for r in outcome.reports[: len(hosts)]}
     assert promotion[hosts[0]].ok  # the canary
     assert promotion[failing].status == "failed"
     assert promotion[failing].exit_code in (4, 6)
-    assert [f.resource for f in promotion[failing].failed] == [nginx_conf]
+    assert [f.resource for f in promotion[failing].failed] == [nat_file]
     assert "Read-only file system" in promotion[failing].failed[0].message
     # the threshold was passed: no further run starts
     assert [promotion[h].status for h in hosts[2:]] == ["not run", "not run"]
