@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from generator import names
+from generator import names, service_addresses
 from generator.catalog import Catalog, Pool
 from generator.errors import JailgenError
 
@@ -91,11 +91,16 @@ class IpLedger:
     new jails get the lowest free address, so allocation is deterministic and never
     moves an existing jail."""
 
-    def __init__(self, certname: str, pool: Pool, jails: Iterable[Jail]) -> None:
+    def __init__(
+        self, certname: str, pool: Pool, jails: Iterable[Jail], app_count: int = 0
+    ) -> None:
         self.certname = certname
         self.pool = pool
         self.used = {ipaddress.IPv4Address(j.address) for j in jails}
         self.used.add(pool.host_address)
+        # the top of the pool holds the apps' service addresses (NGINX -> NAT)
+        self.services = service_addresses.reserved(pool.network, app_count)
+        self.used |= self.services
         self._next = int(pool.network.network_address) + 2
 
     def allocate(self) -> str:
@@ -110,7 +115,8 @@ class IpLedger:
                 return str(address)
         raise JailgenError(
             f"address pool {self.pool.network} of host {self.certname} is exhausted: "
-            f"{len(self.used) - 1} addresses are held by jails (free some by pruning "
+            f"{len(self.used) - 1 - len(self.services)} addresses are held by jails and "
+            f"{len(self.services)} by the apps' service addresses (free some by pruning "
             "previous jails or widen site.pools)"
         )
 
@@ -128,6 +134,8 @@ def owned_keys(module: str) -> tuple[str, ...]:
             "nginx_listen",
             "nginx_port",
             "nginx_prefix",
+            "services",
+            "nat_table",
             "apps",
             "jails",
         )
@@ -209,7 +217,9 @@ def plan(catalog: Catalog, current: DeploymentState) -> DeploymentState:
         for jail in held:
             ensure = "running" if jail.name in wanted else "absent"
             host.jails[jail.name] = replace(jail, ensure=ensure)
-        ledger = IpLedger(certname, catalog.pool_for(certname), held)
+        ledger = IpLedger(
+            certname, catalog.pool_for(certname), held, len(catalog.apps_on(certname))
+        )
         for name, (app_name, revision) in sorted(wanted.items()):
             if name not in host.jails:
                 host.jails[name] = Jail(name, app_name, revision, ledger.allocate())

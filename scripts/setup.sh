@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PACKAGES=(git puppet-agent nginx bubblewrap puppet-lint ruby-rspec-puppet wrk)
+DEB_PACKAGES=(git puppet-agent nginx bubblewrap puppet-lint ruby-rspec-puppet wrk nftables)
 # Agent mode's development stack (`jailgen stack up`): Puppet Server with the
 # PuppetDB terminus, PuppetDB on PostgreSQL, r10k, and sshd for the SSH transport.
 DEB_PACKAGES+=(puppetserver puppetdb puppet-terminus-puppetdb postgresql r10k openssh-server openssh-client)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from generator.commands.render import render_catalog
 from generator.demo import make_app_repo
 from generator.deploy import Deployer
 from generator.puppet.local import LocalPuppet, LocalRunner
+from generator.service_addresses import nat_table
 
 HOST = "devbox.example.net"
 # The jails' address pool. Two checkouts testing on one machine at once give
@@ -119,5 +121,15 @@ apps:
     def processes(self) -> list[local_processes.LocalProcess]:
         return local_processes.running(self.jails_dir, self.nginx_prefix)
 
+    @property
+    def nat_table(self) -> str:
+        return nat_table("jails", str(self.jails_dir))
+
     def stop(self) -> None:
         local_processes.stop(self.processes())
+        # the site's NAT table, if Puppet loaded it
+        subprocess.run(
+            ["nft", "delete", "table", "ip", self.nat_table],
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )

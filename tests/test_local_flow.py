@@ -162,24 +162,26 @@ def break_next_release(site: LocalSite) -> str:
     return source.index.commit("Break the health check").hexsha
 
 
-def test_failed_nginx_validation_never_goes_live(site: LocalSite) -> None:
+def test_failed_nat_table_change_never_goes_live(site: LocalSite) -> None:
     deployer = site.deployer(check_timeout_s=3)
     assert deployer.test("hello", site.shas[0]).ok
     assert deployer.promote("hello").ok
     assert deployer.test("hello", site.shas[1]).ok
     config = (site.nginx_prefix / "nginx.conf").read_text()
-    # an error log NGINX cannot open makes `nginx -t` fail
-    error_log = site.nginx_prefix / "logs" / "error.log"
-    error_log.unlink()
-    error_log.mkdir()
+    # a switch changes only the NAT table; a table file Puppet cannot write fails the run
+    table = site.nginx_prefix / "nat.nft"
+    rules = table.read_text()
+    table.unlink()
+    table.mkdir()
     outcome = deployer.promote("hello")
     assert not outcome.ok
     assert outcome.step == "puppet run"
-    assert "nginx.conf" in outcome.message
+    assert "nat.nft" in outcome.message
     assert outcome.reverted_by is not None
     assert (site.nginx_prefix / "nginx.conf").read_text() == config
     assert site.shas[0] in served(site, "hello.example.com").body
-    error_log.rmdir()
+    table.rmdir()
+    table.write_text(rules)
 
 
 def test_failed_run_names_the_failing_resource(site: LocalSite) -> None:

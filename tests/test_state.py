@@ -5,6 +5,7 @@ import pytest
 from generator.catalog import Catalog, parse_catalog
 from generator.errors import JailgenError
 from generator.render.hiera import node_data
+from generator.service_addresses import service_addresses
 from generator.state import (
     DeploymentState,
     HostState,
@@ -196,3 +197,27 @@ def test_rolled_back_marks_round_trip_through_hiera() -> None:
     assert data["jails::apps"]["alpha"]["rolled_back"] == [_jail(5)]
     again = state_from_node_data("dev.example.net", "jails", data)
     assert again.slots["alpha"] == state.hosts["dev.example.net"].slots["alpha"]
+
+
+def test_jails_never_get_an_apps_service_address() -> None:
+    catalog = parse_catalog(catalog_text(["alpha", "beta"], network="127.16.0.0/28"), "c.yaml")
+    state = plan(catalog, DeploymentState())
+    host = state.hosts["dev.example.net"]
+    services = service_addresses(catalog.pool_for("dev.example.net").network, ["alpha", "beta"])
+    reserved = {a for slots in services.values() for a in slots.values()}
+    assert reserved == {"127.16.0.14", "127.16.0.13", "127.16.0.12", "127.16.0.11"}
+    for i in range(20):
+        name = f"alpha_{i:012x}"
+        host.jails[name] = Jail(name, "alpha", f"{i:012x}" + "0" * 28, "")
+        host.slots["alpha"] = Slots(
+            test=name, live=None, previous=tuple(host.slots["alpha"].referenced())
+        )
+        try:
+            state = plan(catalog, state)
+        except JailgenError as exc:
+            assert "service addresses" in str(exc)
+            break
+        host = state.hosts["dev.example.net"]
+        assert not reserved & {j.address for j in host.jails.values()}
+    else:
+        raise AssertionError("the pool never ran out")

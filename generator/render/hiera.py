@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.catalog import App, Catalog
+from generator.service_addresses import nat_table, service_addresses
 from generator.state import DeploymentState, Slots, owned_keys
 
 
@@ -68,9 +69,11 @@ def node_data(catalog: Catalog, state: DeploymentState, certname: str) -> dict[s
         data[f"{m}::nginx_prefix"] = host.nginx_prefix
     elif host.os == "linux":
         data[f"{m}::nginx_prefix"] = f"{catalog.site.linux_root}/nginx"
+    apps = catalog.apps_on(certname)
+    data[f"{m}::services"] = service_addresses(pool.network, [app.name for app in apps])
+    data[f"{m}::nat_table"] = nat_table(m, host.jails_dir)
     data[f"{m}::apps"] = {
-        app.name: _app_data(app, host_state.slots.get(app.name, Slots()))
-        for app in catalog.apps_on(certname)
+        app.name: _app_data(app, host_state.slots.get(app.name, Slots())) for app in apps
     }
     data[f"{m}::jails"] = {
         name: {

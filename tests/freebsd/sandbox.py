@@ -35,6 +35,7 @@ SBIN_TOOLS = (
     "sysrc",
     "pkg",
     "freebsd-update",
+    "pfctl",
 )
 BIN_TOOLS = ("fetch", "tar", "freebsd-version")
 FREEBSD_PATH = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin"

@@ -75,7 +75,8 @@ def read_only(call: dict[str, Any]) -> bool:
         "pkg": lambda a: bool({"query", "info", "version"} & set(a)),
         "rc.subr": lambda a: a[1] in ("onestatus", "status", "rcvar", "enabled"),
         "service": lambda a: a[1] in ("status", "onestatus"),
-        "nginx": lambda a: "-t" in a,
+        "nginx": lambda a: "-t" in a or a == ["-v"],
+        "pfctl": lambda a: "-n" in a or any(x.startswith("-s") for x in a),  # parse, show
         "git": lambda a: "rev-parse" in a,
     }
     return tool in checks and checks[tool](args)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from generator import state as slots
+from generator.service_addresses import nat_table, service_addresses
 from tests.conftest import FIXTURE_CATALOG
 from tests.freebsd.conftest import hermetic
 from tests.freebsd.fbmodel import nginx
@@ -37,9 +38,18 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[
     yield found
 
 
-def upstream(conf: str, name: str) -> str | None:
-    marker = f"upstream {name} {{\n        server "
-    return conf.split(marker, 1)[1].split(";", 1)[0] if marker in conf else None
+def upstream(site: FreeBSDSite, certname: str, name: str) -> str | None:
+    """Where the pf anchor sends the service address of route `name` (app_slot)."""
+    catalog = site.catalog()
+    app, slot = name.rsplit("_", 1)
+    service = service_addresses(
+        catalog.pool_for(certname).network, [a.name for a in catalog.apps_on(certname)]
+    )[app][slot]
+    table = nat_table(catalog.site.module, catalog.hosts[certname].jails_dir)
+    for rule in site.state()["pf"]["anchors"][table]:
+        if rule["to"] == service:
+            return f"{rule['target']}:{rule['target_port']}"
+    return None
 
 
 def test_the_profile_installs_configures_and_starts_the_packaged_nginx(
@@ -47,7 +57,11 @@ def test_the_profile_installs_configures_and_starts_the_packaged_nginx(
 ) -> None:
     for certname, (site, run) in hosts.items():
         assert run.report.ok, run.describe()
+        catalog = site.catalog()
+        table = nat_table(catalog.site.module, catalog.hosts[certname].jails_dir)
         assert sorted(run.report.changed) == [
+            "Exec[jails: load nat table]",
+            f"File[/usr/local/etc/{table}.pf]",
             f"File[{NGINX_CONF}]",
             "Package[nginx]",
             "Service[nginx]",
@@ -58,7 +72,7 @@ def test_the_profile_installs_configures_and_starts_the_packaged_nginx(
         assert len(validations) == 1 and validations[0][4].startswith(NGINX_CONF)
         assert ["rc.subr", "/usr/local/etc/rc.d/nginx", "onestart"] in argv
         touched = {a[0] for a in changes(run)}
-        assert touched == {"pkg", "rc.subr"}, "the profile alone ran"
+        assert touched == {"pfctl", "pkg", "rc.subr"}, "the profile alone ran"
         assert "nginx" in site.state()["services"]["/"]
         assert 'nginx_enable="YES"' in site.file("/etc/rc.conf").read_text()
 
@@ -74,12 +88,14 @@ def test_freebsd_paths_and_routes_of_the_fixture_catalog(
         assert "    access_log /var/log/nginx/access.log;\n" in conf
         assert "listen 127.0.0.1:8080 default_server;" in conf
         assert "temp_path" not in conf  # the package's compiled-in paths are used
-    assert upstream(jail1, "blog_test") == "172.16.0.2:3000"
-    assert upstream(jail1, "shop_test") == "172.16.0.3:8000"
-    assert upstream(jail2, "shop_test") == "172.16.0.2:8000"
-    assert upstream(jail2, "status_test") is None  # status has no release yet: 503
-    assert "server_name status.test.example.com;\n        return 503;" in jail2
-    assert "server_name shop.example.com www.shop.example.com;\n        return 503;" in jail1
+    one, two = hosts["jail1.example.net"][0], hosts["jail2.example.net"][0]
+    assert upstream(one, "jail1.example.net", "blog_test") == "172.16.0.2:3000"
+    assert upstream(one, "jail1.example.net", "shop_test") == "172.16.0.3:8000"
+    assert upstream(two, "jail2.example.net", "shop_test") == "172.16.0.2:8000"
+    # no release yet: nothing behind the service address, NGINX answers 503
+    assert upstream(two, "jail2.example.net", "status_test") is None
+    assert upstream(one, "jail1.example.net", "shop_live") is None
+    assert "location @empty {\n            return 503;" in jail1
 
 
 def test_the_configuration_passes_the_real_nginx_t(
@@ -118,24 +134,40 @@ def test_a_broken_configuration_fails_nginx_t_with_its_freebsd_path(
     assert str(site.root) not in messages
 
 
-def test_a_promotion_is_applied_with_service_nginx_reload(
+def test_a_promotion_replaces_the_pf_anchor_and_leaves_nginx_alone(
     hosts: dict[str, tuple[FreeBSDSite, Run]],
 ) -> None:
     site = hosts["jail1.example.net"][0]
     catalog = site.catalog()
     before = site.state()["services"]["/"]["nginx"]
+    config = site.file(NGINX_CONF).read_text()
+    table = nat_table(catalog.site.module, catalog.hosts["jail1.example.net"].jails_dir)
+    service = service_addresses(
+        catalog.pool_for("jail1.example.net").network,
+        [app.name for app in catalog.apps_on("jail1.example.net")],
+    )["shop"]["live"]
     site.render(change=lambda s: slots.promoted(s, catalog, "shop"), subject="promote shop")
     run = site.apply(PROFILE)
     assert run.report.ok, run.describe()
-    assert run.report.changed == [f"File[{NGINX_CONF}]", "Service[nginx]"]
-    changed = [a for a in run.commands() if a[0] in ("service", "nginx") and "-t" not in a]
-    assert changed == [["service", "nginx", "reload"]]
+    anchor = f"/usr/local/etc/{table}.pf"
+    assert sorted(run.report.changed) == ["Exec[jails: load nat table]", f"File[{anchor}]"]
+    assert [a for a in run.commands() if a[0] in ("service", "pfctl")] == [
+        ["pfctl", "-n", "-a", table, "-f", run_validate_path(run)],
+        ["pfctl", "-a", table, "-f", anchor],
+        ["pfctl", "-a", table, "-s", "nat"],
+    ]
     after = site.state()["services"]["/"]["nginx"]
-    assert (after["pid"], after["reloads"]) == (
-        before["pid"],
-        before["reloads"] + 1,
-    )  # never restarted
-    assert upstream(site.file(NGINX_CONF).read_text(), "shop_live") == "172.16.0.3:8000"
+    assert after == before  # neither restarted nor reloaded
+    assert site.file(NGINX_CONF).read_text() == config
+    rules = site.state()["pf"]["anchors"][table]
+    assert {(r["to"], r["target"]) for r in rules if r["to"] == service} == {
+        (service, "172.16.0.3")
+    }
+
+
+def run_validate_path(run: Run) -> str:
+    """The temporary file Puppet's validate_cmd checked the anchor in."""
+    return next(a[-1] for a in run.commands() if a[:2] == ["pfctl", "-n"])
 
 
 def test_nothing_was_written_outside_the_sandbox() -> None:

@@ -10,6 +10,7 @@ what each run did.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from generator import state as slots
 from generator.demo import make_app_repo
 from generator.names import jail_name
+from generator.service_addresses import nat_table, service_addresses
 from tests.freebsd.conftest import hermetic
 from tests.freebsd.fbmodel import jailconf
 from tests.freebsd.fbmodel.host import Host, Output
@@ -29,6 +31,8 @@ from tests.freebsd.site import FreeBSDSite, JailConfs, Run, changes
 RELEASE = "14.1-RELEASE"
 TEMPLATE = f"zroot/jails/templates/{RELEASE}"
 NGINX_CONF = "/usr/local/etc/nginx/nginx.conf"
+CERTNAME = "jail1.example.net"
+PORTS = {"shop": 8000, "status": 9000}
 
 CATALOG = """\
 site:
@@ -76,6 +80,46 @@ class Life:
 
     def jail(self, app: str, number: int) -> str:
         return jail_name(app, (self.shop if app == "shop" else self.status)[number])
+
+    @property
+    def table(self) -> str:
+        """The pf anchor the module loads the NAT rules into."""
+        catalog = self.site.catalog()
+        return nat_table(catalog.site.module, catalog.hosts[CERTNAME].jails_dir)
+
+    @property
+    def anchor(self) -> str:
+        """The file the anchor's rules are written to."""
+        return f"/usr/local/etc/{self.table}.pf"
+
+    def service(self, app: str, slot: str) -> str:
+        """The stable service address NGINX proxies the app's slot to."""
+        catalog = self.site.catalog()
+        apps = [a.name for a in catalog.apps_on(CERTNAME)]
+        return service_addresses(catalog.pool_for(CERTNAME).network, apps)[app][slot]
+
+    def rules(self, step: str) -> list[dict[str, Any]]:
+        """The rdr rules of the module's pf anchor after `step`."""
+        return list(self.state[step].get("pf", {}).get("anchors", {}).get(self.table, []))
+
+    def backend(self, step: str, app: str, slot: str) -> str | None:
+        """Where a new connection for the app's slot goes after `step`: NGINX's
+        upstream must name the slot's service address (never a jail), and the pf
+        anchor translates that address to a jail (None: no rule, NGINX answers 503)."""
+        found = re.search(
+            rf"upstream {app}_{slot} {{\n(?:\s*#[^\n]*\n)*\s*server (\S+) max_fails=0;\n",
+            self.nginx[step],
+        )
+        assert found, f"no upstream {app}_{slot} after {step}"
+        service = f"{self.service(app, slot)}:{PORTS[app]}"
+        assert found[1] == service, f"{app}_{slot} is not proxied to its service address"
+        targets = [
+            f"{r['target']}:{r['target_port']}"
+            for r in self.rules(step)
+            if f"{r['to']}:{r['port']}" == service
+        ]
+        assert len(targets) <= 1, targets
+        return targets[0] if targets else None
 
     def step(
         self,
@@ -289,10 +333,17 @@ def test_the_release_is_provisioned_and_its_service_runs_in_the_jail(life: Life)
 
 
 def test_nginx_routes_the_test_domains_to_the_new_jails(life: Life) -> None:
-    conf = life.nginx["first"]
-    assert "upstream shop_test {\n        server 172.16.0.2:8000;" in conf
-    assert "upstream status_test {\n        server 172.16.0.3:9000;" in conf
-    assert "upstream shop_live" not in conf  # nothing is live yet
+    assert life.backend("first", "shop", "test") == "172.16.0.2:8000"
+    assert life.backend("first", "status", "test") == "172.16.0.3:9000"
+    # nothing is live yet: no rule behind the live service addresses
+    assert life.backend("first", "shop", "live") is None
+    assert life.backend("first", "status", "live") is None
+    assert sorted((r["to"], r["target"]) for r in life.rules("first")) == sorted(
+        [
+            (life.service("shop", "test"), "172.16.0.2"),
+            (life.service("status", "test"), "172.16.0.3"),
+        ]
+    )
 
 
 def boot_settings(rc_conf: str) -> tuple[str, list[str]]:
@@ -334,30 +385,28 @@ def test_a_second_run_changes_nothing(life: Life) -> None:
 
 
 @pytest.mark.parametrize("name", ["promote 0", "promote 1", "rollback"])
-def test_promote_and_rollback_touch_only_nginx(life: Life, name: str) -> None:
+def test_promote_and_rollback_touch_only_the_nat_anchor(life: Life, name: str) -> None:
     run = life.runs[name]
     assert run.report.ok, run.describe()
-    # The file, and the service it refreshes (a reload, never a restart).
-    assert run.report.changed == [f"File[{NGINX_CONF}]", "Service[nginx]"]
-    assert changes(run) == [["service", "nginx", "reload"]]
-    before = list(life.runs).index(name) - 1
-    previous = life.state[list(life.runs)[before]]
+    # The anchor's file, and the exec that loads it; NGINX is neither rewritten nor reloaded.
+    assert sorted(run.report.changed) == ["Exec[jails: load nat table]", f"File[{life.anchor}]"]
+    assert changes(run) == [["pfctl", "-a", life.table, "-f", life.anchor]]
+    before = list(life.runs)[list(life.runs).index(name) - 1]
+    previous = life.state[before]
     after = life.state[name]
     assert after["jails"] == previous["jails"]
     assert after["datasets"] == previous["datasets"]
-    reloads = after["services"]["/"]["nginx"]["reloads"]
-    assert reloads == previous["services"]["/"]["nginx"]["reloads"] + 1
+    assert after["services"]["/"]["nginx"] == previous["services"]["/"]["nginx"]
+    assert life.nginx[name] == life.nginx[before]
+    assert life.rules(name) != life.rules(before)
 
 
 def test_live_follows_promotion_and_rollback(life: Life) -> None:
-    def live_backend(step: str) -> str:
-        conf = life.nginx[step]
-        return conf.split("upstream shop_live {\n        server ", 1)[1].split(";", 1)[0]
-
     shop0, shop1 = (life.state["test 1"]["jails"][life.jail("shop", n)]["ip4"][0] for n in (0, 1))
-    assert live_backend("promote 0") == f"{shop0}:8000"
-    assert live_backend("promote 1") == f"{shop1}:8000"
-    assert live_backend("rollback") == f"{shop0}:8000"
+    assert shop0 != shop1
+    assert life.backend("promote 0", "shop", "live") == f"{shop0}:8000"
+    assert life.backend("promote 1", "shop", "live") == f"{shop1}:8000"
+    assert life.backend("rollback", "shop", "live") == f"{shop0}:8000"
 
 
 def test_a_new_test_release_gets_a_new_jail_and_nothing_else_moves(life: Life) -> None:
@@ -377,7 +426,13 @@ def test_a_new_test_release_gets_a_new_jail_and_nothing_else_moves(life: Life) -
     assert not [
         a for a in made if a[:2] in (["zfs", "destroy"], ["service", "jail"]) and name not in a
     ]
-    assert made[-1] == ["service", "nginx", "reload"]
+    # The new jail reaches traffic through the anchor alone: no NGINX reload.
+    assert made[-1] == ["pfctl", "-a", life.table, "-f", life.anchor]
+    assert not [a for a in made if a[0] == "service" and "nginx" in a]
+    address = life.state["test 1"]["jails"][name]["ip4"][0]
+    assert life.backend("test 1", "shop", "test") == f"{address}:8000"
+    assert life.backend("test 1", "shop", "live") == life.backend("promote 0", "shop", "live")
+    assert life.nginx["test 1"] == life.nginx["promote 0"]
 
 
 # --- prune ---
@@ -393,8 +448,11 @@ def test_prune_stops_removes_the_configuration_then_destroys(life: Life) -> None
     unlist = argv.index(["sysrc", f"jail_list={' '.join(kept)}"])
     stop = argv.index(["service", "jail", "onestop", name])
     destroy = argv.index(["zfs", "destroy", f"zroot/jails/containers/{name}"])
-    reload = argv.index(["service", "nginx", "reload"])
-    assert reload < unlist < stop < destroy  # traffic leaves the jail before it goes
+    load = argv.index(["pfctl", "-a", life.table, "-f", life.anchor])
+    assert load < unlist < stop < destroy  # traffic leaves the jail before it goes
+    address = life.state["test 2"]["jails"][name]["ip4"][0]
+    assert address not in {r["target"] for r in life.rules("promote 2 and prune 1")}
+    assert ["service", "nginx", "reload"] not in argv
     # The stopped jail was dying (jls -d) for a while; destroy waited for it.
     waits = [
         c for c in calls[stop:destroy] if [c["tool"], *c["args"]] == ["jls", "-d", "-q", "name"]
@@ -431,6 +489,7 @@ def test_a_failing_clone_fails_the_run_with_zfs_message_and_leaves_nothing(life:
     assert name not in state["jails"]
     assert life.files["clone fails"] == life.files["after prune"]  # no conf, no tree
     assert life.nginx["clone fails"] == life.nginx["after prune"]  # routes unchanged
+    assert life.rules("clone fails") == life.rules("after prune")
     assert [a for a in changes(run) if a[0] != "zfs"] == []
 
 
@@ -440,7 +499,7 @@ def test_the_next_run_finishes_the_job(life: Life) -> None:
     name = life.jail("shop", 3)
     assert name in life.state["recovered"]["jails"]
     address = life.state["recovered"]["jails"][name]["ip4"][0]
-    assert f"upstream shop_test {{\n        server {address}:8000;" in life.nginx["recovered"]
+    assert life.backend("recovered", "shop", "test") == f"{address}:8000"
 
 
 def test_a_jail_that_cannot_start_fails_the_run_with_jail_8s_message(life: Life) -> None:
@@ -466,6 +525,7 @@ PATHS = {
     "tar": "/usr/bin/tar",
     "freebsd-update": "/usr/sbin/freebsd-update",
     "nginx": "/usr/local/sbin/nginx",
+    "pfctl": "/sbin/pfctl",
 }
 
 

@@ -95,6 +95,7 @@ TOOLS: dict[str, Tool] = {
     "pkg": _module("pkg", "pkg"),
     "git": _module("pkg", "git"),
     "nginx": _module("nginx", "nginx"),
+    "pfctl": _module("pf", "pfctl"),
 }
 
 

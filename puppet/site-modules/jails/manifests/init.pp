@@ -40,6 +40,11 @@
 #   On Linux, the prefix of a private NGINX instance (configuration in
 #   `<prefix>/nginx.conf`); unset, the system NGINX is managed. On FreeBSD only
 #   `/usr/local/etc/nginx` is accepted.
+# @param services
+#   Per app, the stable service address of its `live` and `test` slots, which
+#   NGINX proxies to and the kernel NAT table maps to the slot's jail.
+# @param nat_table
+#   Name of the NAT table (nftables) or pf anchor that holds those mappings.
 class jails (
   Jails::Platform $platform,
   Jails::Path $jails_dir,
@@ -53,6 +58,8 @@ class jails (
   Hash[Jails::Appname, Jails::App] $apps = {},
   Hash[Jails::Jailname, Jails::Jail] $jails = {},
   Optional[Jails::Path] $nginx_prefix = undef,
+  Hash[Jails::Appname, Hash[Enum['live', 'test'], Jails::Ipv4]] $services = {},
+  Pattern[/\A[a-z][a-z0-9_]{0,31}\z/] $nat_table = 'jails',
 ) {
   $template = $platform ? {
     'freebsd' => "${zfs_root}/templates/${freebsd_release}@base",
@@ -71,12 +78,14 @@ class jails (
   contain jails::template
 
   class { 'jails::nginx':
-    platform => $platform,
-    listen   => $nginx_listen,
-    port     => $nginx_port,
-    prefix   => $nginx_prefix,
-    apps     => $apps,
-    jails    => $jails,
+    platform  => $platform,
+    listen    => $nginx_listen,
+    port      => $nginx_port,
+    prefix    => $nginx_prefix,
+    apps      => $apps,
+    jails     => $jails,
+    services  => $services,
+    nat_table => $nat_table,
   }
   contain jails::nginx
 

@@ -29,6 +29,13 @@
 #   Jails by name, as in `jails::jails`.
 # @param prefix
 #   Linux only: the prefix of a private NGINX instance.
+# @param services
+#   Per app, the stable service address of each slot. NGINX proxies a slot to
+#   its service address and `jails::nat` maps that address to the slot's
+#   running jail, so a slot switch changes the NAT table, not this file, and
+#   NGINX is not reloaded (a reload closes idle client keep-alive connections).
+# @param nat_table
+#   Name of the NAT table or pf anchor.
 class jails::nginx (
   Jails::Platform $platform,
   Jails::Ipv4 $listen,
@@ -36,6 +43,8 @@ class jails::nginx (
   Hash[Jails::Appname, Jails::App] $apps,
   Hash[Jails::Jailname, Jails::Jail] $jails,
   Optional[Jails::Path] $prefix = undef,
+  Hash[Jails::Appname, Hash[Enum['live', 'test'], Jails::Ipv4]] $services = {},
+  String $nat_table = 'jails',
 ) {
   if $platform == 'freebsd' {
     if $prefix !~ Undef and $prefix != '/usr/local/etc/nginx' {
@@ -76,18 +85,38 @@ class jails::nginx (
       $backend = $jail.then |Hash $running| {
         if $running['ensure'] == 'running' { "${running['address']}:${app['port']}" }
       }
+      $service = $services.dig($name, $slot)
       $route = {
         'app'          => $name,
         'slot'         => $slot,
         'server_names' => $server_names[$slot],
         'upstream'     => "${name}_${slot}",
+        'service'      => $service.then |String $address| { "${address}:${app['port']}" },
         'backend'      => $backend,
       }
       $route
     }
   }.flatten.filter |Hash $route| { !$route['server_names'].empty }
 
+  # keepalive_min_timeout (NGINX 1.27.4) keeps idle client connections open
+  # across the reloads that catalog changes still need.
+  $nginx_version = $facts['jailgen_nginx_version']
+  $keepalive_min = $nginx_version =~ String and versioncmp($nginx_version, '1.27.4') >= 0
+
+  $nat_config = $platform ? {
+    'freebsd' => "/usr/local/etc/${nat_table}.pf",
+    default   => $prefix.then |String $dir| { "${dir}/nat.nft" }.lest || { "/etc/nginx/${nat_table}.nft" },
+  }
+  class { 'jails::nat':
+    platform => $platform,
+    table    => $nat_table,
+    config   => $nat_config,
+    routes   => $routes,
+  }
+  contain jails::nat
+
   $content = epp("${module_name}/nginx.conf.epp", {
+    'keepalive_min' => $keepalive_min,
     'listen'     => $listen,
     'port'       => $port,
     'pid_file'   => $pid_file,

@@ -22,6 +22,8 @@ describe '{{ module }}' do
       'freebsd_release' => '14.1-RELEASE',
       'nginx_listen' => '127.0.0.1',
       'nginx_port' => 8080,
+      'services' => { 'shop' => { 'live' => '172.31.255.254', 'test' => '172.31.255.253' } },
+      'nat_table' => 'jails_spec',
     }
   end
   let(:shop) do
@@ -64,24 +66,55 @@ describe '{{ module }}' do
     catalogue.resource('File', '/usr/local/etc/nginx/nginx.conf')[:content]
   end
 
+  def nat_conf
+    catalogue.resource('File', '/usr/local/etc/jails_spec.pf')[:content]
+  end
+
   it { is_expected.to compile.with_all_deps }
 
   describe 'routing' do
     it 'sends the live domains to the live jail and the test domain to the test jail' do
-      expect(nginx_conf).to include("upstream shop_live {\n        server 172.16.0.3:8080;\n        keepalive 16;\n    }")
-      expect(nginx_conf).to include("upstream shop_test {\n        server 172.16.0.2:8080;\n        keepalive 16;\n    }")
-      expect(nginx_conf).to include("server_name shop.example.com www.shop.example.com;\n\n        location / {\n" \
-                                    "            proxy_pass http://shop_live;\n")
-      expect(nginx_conf).to include("server_name shop.test.example.com;\n\n        location / {\n" \
-                                    "            proxy_pass http://shop_test;\n")
+      expect(nginx_conf).to include("upstream shop_live {\n        # never marked down: an empty slot's refusals must not outlast the switch\n" \
+                                    "        server 172.31.255.254:8080 max_fails=0;\n    }")
+      expect(nginx_conf).to include("upstream shop_test {\n        # never marked down: an empty slot's refusals must not outlast the switch\n" \
+                                    "        server 172.31.255.253:8080 max_fails=0;\n    }")
+      expect(nginx_conf).not_to include('keepalive 16')
+      expect(nat_conf).to include("rdr pass proto tcp from any to 172.31.255.254 port 8080 -> 172.16.0.3 port 8080\n")
+      expect(nat_conf).to include("rdr pass proto tcp from any to 172.31.255.253 port 8080 -> 172.16.0.2 port 8080\n")
+      expect(nginx_conf).to include("server_name shop.example.com www.shop.example.com;\n\n" \
+                                    "        # Nothing answers on the service address while the slot is empty.\n" \
+                                    "        location / {\n            proxy_pass http://shop_live;\n")
+      expect(nginx_conf).to include("server_name shop.test.example.com;\n\n" \
+                                    "        # Nothing answers on the service address while the slot is empty.\n" \
+                                    "        location / {\n            proxy_pass http://shop_test;\n")
     end
 
-    it 'passes the host, client address and scheme on over HTTP/1.1 keepalive' do
-      ['proxy_http_version 1.1;', 'proxy_set_header Connection "";', 'proxy_set_header Host $host;',
+    it 'loads the NAT anchor with pfctl after checking it, and again when it is missing' do
+      is_expected.to contain_file('/usr/local/etc/jails_spec.pf').with_validate_cmd('/sbin/pfctl -n -a jails_spec -f %')
+      is_expected.to contain_exec("#{mod}: load nat table")
+        .with(command: ['/sbin/pfctl', '-a', 'jails_spec', '-f', '/usr/local/etc/jails_spec.pf'], refreshonly: true)
+        .that_subscribes_to('File[/usr/local/etc/jails_spec.pf]')
+      is_expected.to contain_exec("#{mod}: restore nat table").without_refreshonly
+    end
+
+    it 'passes the host, client address and scheme on over HTTP/1.1' do
+      ['proxy_http_version 1.1;', 'proxy_set_header Connection close;', 'proxy_set_header Host $host;',
        'proxy_set_header X-Real-IP $remote_addr;', 'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
        'proxy_set_header X-Forwarded-Proto $scheme;'].each do |line|
         expect(nginx_conf).to include(line)
       end
+    end
+
+    context 'with NGINX 1.27.4 or newer' do
+      let(:facts) { super().merge('jailgen_nginx_version' => '1.27.4') }
+
+      it('keeps idle client connections open across reloads') { expect(nginx_conf).to include('keepalive_min_timeout 5s;') }
+    end
+
+    context 'with NGINX older than 1.27.4' do
+      let(:facts) { super().merge('jailgen_nginx_version' => '1.22.1') }
+
+      it('has no keepalive_min_timeout') { expect(nginx_conf).not_to include('keepalive_min_timeout') }
     end
 
     it 'answers 404 for host names of no app' do
@@ -94,10 +127,11 @@ describe '{{ module }}' do
       end
       let(:shop) { super().reject { |key, _| key == 'test' } }
 
-      it 'answers 503 on both' do
-        expect(nginx_conf).not_to include('upstream')
-        expect(nginx_conf).to include("server_name shop.example.com www.shop.example.com;\n        return 503;")
-        expect(nginx_conf).to include("server_name shop.test.example.com;\n        return 503;")
+      it 'answers 503 on both: nothing listens on the service addresses, and NGINX is unchanged' do
+        expect(nat_conf).not_to include('rdr')
+        expect(nginx_conf).to include("proxy_pass http://shop_live;\n            error_page 502 = @empty;")
+        expect(nginx_conf).to include("proxy_pass http://shop_test;\n            error_page 502 = @empty;")
+        expect(nginx_conf).to include("location @empty {\n            return 503;")
       end
     end
   end

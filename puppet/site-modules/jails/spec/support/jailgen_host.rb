@@ -12,6 +12,15 @@ RSpec.shared_examples 'a jailgen host' do |certname|
   apps = JailgenSpec.lookup(data, 'apps', {})
   jails = JailgenSpec.lookup(data, 'jails', {})
   prefix = JailgenSpec.lookup(data, 'nginx_prefix')
+  services = JailgenSpec.lookup(data, 'services', {})
+  nat_table = JailgenSpec.lookup(data, 'nat_table', mod)
+  nat_conf = if platform == 'freebsd'
+               "/usr/local/etc/#{nat_table}.pf"
+             elsif prefix
+               "#{prefix}/nat.nft"
+             else
+               "/etc/nginx/#{nat_table}.nft"
+             end
   nginx_conf = if platform == 'freebsd'
                  '/usr/local/etc/nginx/nginx.conf'
                elsif prefix
@@ -62,14 +71,26 @@ RSpec.shared_examples 'a jailgen host' do |certname|
       jail = jails[app[slot]] if app[slot]
       next if slot == 'test' && app['test_domain'].nil?
 
+      service = Regexp.escape(services.fetch(app_name).fetch(slot))
+      port = app['port']
+      it "proxies #{app_name}'s #{slot} domains to the slot's service address" do
+        is_expected.to contain_file(nginx_conf)
+          .with_content(/upstream #{app_name}_#{slot} \{\n.*\n\s+server #{service}:#{port} max_fails=0;/)
+      end
+
+      rule = if platform == 'freebsd'
+               "to #{service} port = #{port} -> "
+             else
+               "ip daddr #{service} tcp dport #{port} dnat to "
+             end
       if jail && jail['ensure'] == 'running'
-        it "routes #{app_name}'s #{slot} domains to #{app[slot]}" do
-          is_expected.to contain_file(nginx_conf)
-            .with_content(/upstream #{app_name}_#{slot} \{\n\s+server #{Regexp.escape(jail['address'])}:#{app['port']};/)
+        it "maps #{app_name}'s #{slot} service address to #{app[slot]}" do
+          target = platform == 'freebsd' ? "#{Regexp.escape(jail['address'])} port #{port}" : "#{Regexp.escape(jail['address'])}:#{port}"
+          is_expected.to contain_file(nat_conf).with_content(/#{rule.gsub(' = ', ' ')}#{target}$/)
         end
       else
-        it "answers 503 on #{app_name}'s #{slot} domains" do
-          is_expected.not_to contain_file(nginx_conf).with_content(/upstream #{app_name}_#{slot} /)
+        it "maps #{app_name}'s #{slot} service address nowhere, so NGINX answers 503" do
+          is_expected.not_to contain_file(nat_conf).with_content(/#{rule.gsub(' = ', ' ')}/)
         end
       end
     end

@@ -1,0 +1,86 @@
+"""The pfctl model: an anchor is replaced as a whole, established connections
+keep the translation of their state, and bad rules load nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.freebsd.fbmodel import pf
+from tests.freebsd.fbmodel.host import Host
+
+BIN = Path(__file__).resolve().parent / "bin"
+RULE = "rdr pass proto tcp from any to 172.31.255.254 port 8000 -> {} port 8000\n"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    subprocess.run(
+        ["python3", "-m", "fbmodel.init", str(tmp_path / "host")],
+        cwd=Path(__file__).resolve().parent,
+        check=True,
+        capture_output=True,
+    )
+    return tmp_path / "host"
+
+
+def pfctl(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FREEBSD_MODEL_ROOT": str(root)}
+    return subprocess.run(
+        [str(BIN / "pfctl"), *args], env=env, capture_output=True, text=True, check=False
+    )
+
+
+def write_anchor(root: Path, text: str) -> None:
+    (root / "usr/local/etc/site.pf").write_text(text)
+
+
+def test_replacing_the_anchor_keeps_established_connections_on_their_jail(root: Path) -> None:
+    write_anchor(root, RULE.format("172.16.0.2"))
+    assert pfctl(root, "-a", "site", "-f", "/usr/local/etc/site.pf").returncode == 0
+    with Host.open(root) as host:
+        assert pf.connect(host, "172.16.0.1:40001", "172.31.255.254", 8000) == ("172.16.0.2", 8000)
+
+    write_anchor(root, RULE.format("172.16.0.3"))
+    assert pfctl(root, "-a", "site", "-f", "/usr/local/etc/site.pf").returncode == 0
+    shown = pfctl(root, "-a", "site", "-s", "nat")
+    assert shown.stdout == (
+        "rdr pass inet proto tcp from any to 172.31.255.254 port = 8000 -> 172.16.0.3 port 8000\n"
+    )
+    with Host.open(root) as host:
+        assert pf.state_target(host, "172.16.0.1:40001", "172.31.255.254", 8000) == (
+            "172.16.0.2",
+            8000,
+        )
+        assert pf.connect(host, "172.16.0.1:40002", "172.31.255.254", 8000) == ("172.16.0.3", 8000)
+
+
+def test_an_empty_anchor_translates_nothing(root: Path) -> None:
+    write_anchor(root, "# nothing routed\n")
+    assert pfctl(root, "-a", "site", "-f", "/usr/local/etc/site.pf").returncode == 0
+    assert pfctl(root, "-a", "site", "-s", "nat").stdout == ""
+    with Host.open(root) as host:
+        assert pf.connect(host, "172.16.0.1:40003", "172.31.255.254", 8000) == (
+            "172.31.255.254",
+            8000,
+        )
+
+
+def test_a_syntax_error_loads_nothing_and_check_mode_loads_nothing(root: Path) -> None:
+    write_anchor(root, RULE.format("172.16.0.2"))
+    assert pfctl(root, "-n", "-a", "site", "-f", "/usr/local/etc/site.pf").returncode == 0
+    assert (
+        pfctl(root, "-a", "site", "-s", "nat").stderr == "pfctl: DIOCGETRULES: Invalid argument\n"
+    )
+
+    write_anchor(root, RULE.format("172.16.0.2") + "rdr to nowhere\n")
+    failed = pfctl(root, "-a", "site", "-f", "/usr/local/etc/site.pf")
+    assert (failed.returncode, failed.stderr) == (
+        1,
+        "/usr/local/etc/site.pf:2: syntax error\n"
+        "pfctl: Syntax error in config file: pf rules not loaded\n",
+    )
+    assert pfctl(root, "-a", "site", "-s", "nat").returncode == 1
