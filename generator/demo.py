@@ -109,6 +109,7 @@ def write_catalog(paths: DemoPaths, release: str, port: int) -> None:
 def stop(paths: DemoPaths) -> list[local_processes.LocalProcess]:
     processes = local_processes.running(paths.jails_dir, paths.nginx_prefix)
     local_processes.stop(processes)
+    local_processes.remove_nat_table(paths.jails_dir)
     return processes
 
 

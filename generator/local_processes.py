@@ -1,16 +1,19 @@
 """The processes a local (Linux) deployment leaves running, found from the files
 that started them: jail sandboxes from `<jails_dir>/run/<jail>.json`, NGINX from
 `<prefix>/nginx.pid`. Used by `jailgen demo --stop` and by the tests, which stop
-exactly what they started, by pid."""
+exactly what they started, by pid, and delete the NAT table their hosts loaded."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from generator.service_addresses import nat_table
 
 
 @dataclass(frozen=True)
@@ -83,3 +86,15 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+def remove_nat_table(jails_dir: Path, module: str = "jails") -> None:
+    """Delete the nftables table a host's Puppet run loaded for the jails in
+    `jails_dir`, if there is one. Every host on this machine shares the kernel:
+    a table left behind keeps mapping its service addresses, and would route
+    the next site on the same network to whatever jail now holds them."""
+    subprocess.run(
+        ["nft", "delete", "table", "ip", nat_table(module, str(jails_dir))],
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )

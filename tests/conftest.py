@@ -3,7 +3,9 @@ fresh control repo."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -15,6 +17,49 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_CATALOG = ROOT / "fixtures" / "catalog.yaml"
 JAILGEN = str(Path(os.sys.executable).parent / "jailgen")  # type: ignore[attr-defined]
+
+
+def nat_tables_on(network: ipaddress.IPv4Network) -> set[str]:
+    """The nftables tables (family ip) whose rules name an address in
+    `network`: the kernel is shared, so such a table routes any site using it."""
+    listing = subprocess.run(
+        ["nft", "list", "ruleset", "ip"], capture_output=True, text=True, check=False
+    ).stdout
+    found = set()
+    for block in re.split(r"^(?=table ip )", listing, flags=re.MULTILINE):
+        header = re.match(r"table ip (\S+)", block)
+        addresses = re.findall(r"\b\d+\.\d+\.\d+\.\d+\b", block)
+        if header and any(ipaddress.IPv4Address(a) in network for a in addresses):
+            found.add(header.group(1))
+    return found
+
+
+_checked_network = False
+
+
+@pytest.fixture(autouse=True)
+def _no_nat_table_left_behind() -> Iterator[None]:
+    """Every NAT table a test's hosts load is deleted by the test; one found
+    before the run (left by a killed run, or by a demo on the same network)
+    stops the run, since it would answer for this run's service addresses."""
+    from tests.localsite import NETWORK
+
+    global _checked_network
+    before = nat_tables_on(NETWORK)
+    if not _checked_network:
+        _checked_network = True
+        if before:
+            pytest.exit(
+                f"nftables tables {sorted(before)} map addresses in the test network "
+                f"{NETWORK}; delete them (nft delete table ip NAME) or set "
+                "JAILGEN_TEST_NETWORK to another 127.x.0.0/16",
+                returncode=3,
+            )
+    yield
+    leaked = nat_tables_on(NETWORK) - before
+    for table in leaked:
+        subprocess.run(["nft", "delete", "table", "ip", table], check=False)
+    assert not leaked, f"the test left nftables tables {sorted(leaked)} behind"
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,10 +20,11 @@ from generator.puppet.local import LocalPuppet, LocalRunner
 from generator.service_addresses import nat_table
 
 HOST = "devbox.example.net"
-# The jails' address pool. Two checkouts testing on one machine at once give
-# each its own network (JAILGEN_TEST_NETWORK=127.17.0.0/16) so their jails
-# never bind the same address.
-NETWORK = ipaddress.IPv4Network(os.environ.get("JAILGEN_TEST_NETWORK", "127.16.0.0/16"))
+# The jails' address pool: not the demo's 127.16.0.0/16, whose jails may still
+# be running, nor the agent stack's 127.17.N.0/24. Two checkouts testing on one
+# machine at once give each its own network (JAILGEN_TEST_NETWORK=127.21.0.0/16)
+# so their jails never bind the same address.
+NETWORK = ipaddress.IPv4Network(os.environ.get("JAILGEN_TEST_NETWORK", "127.20.0.0/16"))
 
 
 def first_jail_address() -> str:
@@ -127,9 +127,4 @@ apps:
 
     def stop(self) -> None:
         local_processes.stop(self.processes())
-        # the site's NAT table, if Puppet loaded it
-        subprocess.run(
-            ["nft", "delete", "table", "ip", self.nat_table],
-            stderr=subprocess.DEVNULL,
-            check=False,
-        )
+        local_processes.remove_nat_table(self.jails_dir)

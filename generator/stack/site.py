@@ -6,7 +6,6 @@ the agents' runs started, by pid."""
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from generator.commands.render import render_catalog
 from generator.demo import make_app_repo
 from generator.deploy import Deployer
 from generator.puppet.agent import AgentRunner, Progress
-from generator.service_addresses import nat_table
 from generator.stack.layout import Manifest
 from generator.stack.services import catalog_puppet_block, free_port
 
@@ -123,10 +121,5 @@ hosts:
 
     def stop(self) -> None:
         local_processes.stop(self.processes())
-        # each host's NAT table, if its Puppet run loaded one: the agents share
-        # this machine's kernel, so a table left behind would route the next site
         for certname in self.hosts:
-            table = nat_table("jails", str(self.jails_dir(certname)))
-            subprocess.run(
-                ["nft", "delete", "table", "ip", table], stderr=subprocess.DEVNULL, check=False
-            )
+            local_processes.remove_nat_table(self.jails_dir(certname))
