@@ -94,7 +94,7 @@ def remove_nat_table(jails_dir: Path, module: str = "jails") -> None:
     a table left behind keeps mapping its service addresses, and would route
     the next site on the same network to whatever jail now holds them."""
     subprocess.run(
-        ["nft", "delete", "table", "ip", nat_table(module, str(jails_dir))],
+        ["nft", "delete", "table", "ip", nat_table(module, "linux", str(jails_dir))],
         stderr=subprocess.DEVNULL,
         check=False,
     )

@@ -34,8 +34,12 @@ def reserved(network: ipaddress.IPv4Network, app_count: int) -> set[ipaddress.IP
     return {ipaddress.IPv4Address(top - i) for i in range(2 * app_count)}
 
 
-def nat_table(module: str, jails_dir: str) -> str:
-    """The NAT table's (or pf anchor's) name: specific to the module and the
-    host's jail tree, so two sites on one machine never replace each other's."""
+def nat_table(module: str, host_os: str, jails_dir: str) -> str:
+    """The name of a host's NAT table. On FreeBSD the pf anchor is named after
+    the module alone: the operator hooks it into pf.conf by that name. On Linux
+    the nftables table's name is also specific to the host's jail tree, so that
+    two sites sharing one machine's kernel never replace each other's table."""
+    if host_os == "freebsd":
+        return module
     digest = hashlib.sha256(jails_dir.encode()).hexdigest()[:10]
     return f"{module}_{digest}"

@@ -123,7 +123,7 @@ apps:
 
     @property
     def nat_table(self) -> str:
-        return nat_table("jails", str(self.jails_dir))
+        return nat_table("jails", "linux", str(self.jails_dir))
 
     def stop(self) -> None:
         local_processes.stop(self.processes())

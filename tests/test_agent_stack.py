@@ -66,7 +66,7 @@ def site(stack: Manifest) -> Iterator[AgentSite]:
             shutil.rmtree(base, ignore_errors=True)
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
     for certname in agent_site.hosts:
-        assert nat_table("jails", str(agent_site.jails_dir(certname))) not in tables
+        assert nat_table("jails", "linux", str(agent_site.jails_dir(certname))) not in tables
 
 
 def serves(site: AgentSite, host: str, domain: str) -> str:

@@ -71,7 +71,7 @@ def node_data(catalog: Catalog, state: DeploymentState, certname: str) -> dict[s
         data[f"{m}::nginx_prefix"] = f"{catalog.site.linux_root}/nginx"
     apps = catalog.apps_on(certname)
     data[f"{m}::services"] = service_addresses(pool.network, [app.name for app in apps])
-    data[f"{m}::nat_table"] = nat_table(m, host.jails_dir)
+    data[f"{m}::nat_table"] = nat_table(m, host.os, host.jails_dir)
     data[f"{m}::apps"] = {
         app.name: _app_data(app, host_state.slots.get(app.name, Slots())) for app in apps
     }

@@ -22,8 +22,8 @@ from generator.puppet.local import LocalPuppet
 from generator.puppet.report import RunReport, read_report
 from generator.render.control_repo import StateChange
 from tests.freebsd import jailconf5, sandbox
-from tests.freebsd.fbmodel import jailconf
-from tests.freebsd.fbmodel.host import Host, ToolError, read_calls, read_state
+from tests.freebsd.fbmodel import jailconf, pf
+from tests.freebsd.fbmodel.host import Host, ToolError, call, read_calls, read_state
 from tests.freebsd.fbmodel.init import init_host
 
 ENVIRONMENT = "production"
@@ -62,6 +62,10 @@ FACT_VARIABLES = {
     for line in FACTS.splitlines()
     if line and not line.startswith(" ") and line.split(":", 1)[1].strip()
 }
+
+
+# The operator's pf.conf: pf filters nothing on loopback and hooks the jails' NAT anchor.
+PF_CONF = 'set skip on lo0\nrdr-anchor "{module}"\nanchor "{module}"\npass all\n'
 
 
 def read_only(call: dict[str, Any]) -> bool:
@@ -128,12 +132,27 @@ class FreeBSDSite:
     def puppet(self) -> LocalPuppet:
         return LocalPuppet(self.base / "puppet")
 
-    def create(self, catalog_text: str) -> FreeBSDSite:
+    def create(
+        self, catalog_text: str, pf_conf: str | None = None, pf_enabled: bool = True
+    ) -> FreeBSDSite:
+        """A new host, set up as its operator would before jailgen: pf enabled
+        with a pf.conf (by default one that hooks the module's NAT anchor)."""
         init_host(self.root, self.certname)
         self.catalog_path.write_text(catalog_text)
+        module = self.catalog().site.module
+        self.enable_pf(PF_CONF.format(module=module) if pf_conf is None else pf_conf, pf_enabled)
         repo.init(self.control)
         self.render()
         return self
+
+    def enable_pf(self, pf_conf: str, enable: bool = True) -> None:
+        """`sysrc pf_enable=YES; service pf start`, as rc.d/pf does it: load
+        /etc/pf.conf, then `pfctl -e` (which a host with pf not enabled lacks)."""
+        self.file("/etc/pf.conf").write_text(pf_conf)
+        with Host.open(self.root) as host:
+            for args in (["-f", "/etc/pf.conf"], ["-e"])[: 2 if enable else 1]:
+                status, _, err = call(host, "pfctl", args, lambda o, a=args: pf.pfctl(host, o, a))
+                assert status == 0, err
 
     def catalog(self) -> Catalog:
         return load_catalog(self.catalog_path)

@@ -19,7 +19,7 @@ from generator import state as slots
 from generator.service_addresses import nat_table, service_addresses
 from tests.conftest import FIXTURE_CATALOG
 from tests.freebsd.conftest import hermetic
-from tests.freebsd.fbmodel import nginx
+from tests.freebsd.fbmodel import nginx, pf
 from tests.freebsd.fbmodel.host import Host
 from tests.freebsd.site import FreeBSDSite, Run, changes
 
@@ -39,17 +39,18 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[
 
 
 def upstream(site: FreeBSDSite, certname: str, name: str) -> str | None:
-    """Where the pf anchor sends the service address of route `name` (app_slot)."""
+    """Where pf sends NGINX's connections to the service address of route
+    `name` (app_slot), or None when nothing translates them (NGINX answers 503)."""
     catalog = site.catalog()
     app, slot = name.rsplit("_", 1)
     service = service_addresses(
         catalog.pool_for(certname).network, [a.name for a in catalog.apps_on(certname)]
     )[app][slot]
-    table = nat_table(catalog.site.module, catalog.hosts[certname].jails_dir)
-    for rule in site.state()["pf"]["anchors"][table]:
-        if rule["to"] == service:
-            return f"{rule['target']}:{rule['target_port']}"
-    return None
+    port = next(a.port for a in catalog.apps_on(certname) if a.name == app)
+    # what pf does to NGINX's next connection: only an anchor pf.conf hooks counts
+    with Host.open(site.root) as host:
+        target = pf.translate(host, service, port)
+    return None if target is None else f"{target[0]}:{target[1]}"
 
 
 def test_the_profile_installs_configures_and_starts_the_packaged_nginx(
@@ -58,7 +59,7 @@ def test_the_profile_installs_configures_and_starts_the_packaged_nginx(
     for certname, (site, run) in hosts.items():
         assert run.report.ok, run.describe()
         catalog = site.catalog()
-        table = nat_table(catalog.site.module, catalog.hosts[certname].jails_dir)
+        table = nat_table(catalog.site.module, "freebsd", catalog.hosts[certname].jails_dir)
         assert sorted(run.report.changed) == [
             "Exec[jails: load nat table]",
             f"File[/usr/local/etc/{table}.pf]",
@@ -141,7 +142,7 @@ def test_a_promotion_replaces_the_pf_anchor_and_leaves_nginx_alone(
     catalog = site.catalog()
     before = site.state()["services"]["/"]["nginx"]
     config = site.file(NGINX_CONF).read_text()
-    table = nat_table(catalog.site.module, catalog.hosts["jail1.example.net"].jails_dir)
+    table = nat_table(catalog.site.module, "freebsd", catalog.hosts["jail1.example.net"].jails_dir)
     service = service_addresses(
         catalog.pool_for("jail1.example.net").network,
         [app.name for app in catalog.apps_on("jail1.example.net")],
@@ -152,6 +153,9 @@ def test_a_promotion_replaces_the_pf_anchor_and_leaves_nginx_alone(
     anchor = f"/usr/local/etc/{table}.pf"
     assert sorted(run.report.changed) == ["Exec[jails: load nat table]", f"File[{anchor}]"]
     assert [a for a in run.commands() if a[0] in ("service", "pfctl")] == [
+        # the jailgen_pf fact: pf is enabled and pf.conf hooks the anchor
+        ["pfctl", "-s", "info"],
+        ["pfctl", "-s", "nat"],
         ["pfctl", "-n", "-a", table, "-f", run_validate_path(run)],
         ["pfctl", "-a", table, "-f", anchor],
         ["pfctl", "-a", table, "-s", "nat"],
@@ -172,3 +176,34 @@ def run_validate_path(run: Run) -> str:
 
 def test_nothing_was_written_outside_the_sandbox() -> None:
     assert not Path("/usr/local/etc/nginx").exists()
+
+
+@pytest.mark.parametrize(
+    ("pf_conf", "enabled", "message"),
+    [
+        (
+            'set skip on lo0\nanchor "jails"\npass all\n',
+            True,
+            "pf.conf does not hook the jails anchor: add the line 'rdr-anchor \"jails\"' to "
+            "/etc/pf.conf, then service pf reload",
+        ),
+        (
+            'set skip on lo0\nrdr-anchor "jails"\npass all\n',
+            False,
+            "pf is not enabled: the jails anchor routes the slots "
+            "(sysrc pf_enable=YES; service pf start)",
+        ),
+    ],
+)
+def test_a_host_whose_pf_would_not_route_the_slots_fails_to_compile_and_nothing_changes(
+    tmp_path: Path, pf_conf: str, enabled: bool, message: str
+) -> None:
+    with hermetic(tmp_path):
+        site = FreeBSDSite(tmp_path, "jail1.example.net").create(
+            FIXTURE_CATALOG.read_text(), pf_conf=pf_conf, pf_enabled=enabled
+        )
+        run = site.apply(PROFILE)
+    assert not run.report.ok
+    assert message in run.report.summary(), run.describe()
+    assert changes(run) == []
+    assert not site.file(NGINX_CONF).exists()

@@ -85,7 +85,7 @@ class Life:
     def table(self) -> str:
         """The pf anchor the module loads the NAT rules into."""
         catalog = self.site.catalog()
-        return nat_table(catalog.site.module, catalog.hosts[CERTNAME].jails_dir)
+        return nat_table(catalog.site.module, "freebsd", catalog.hosts[CERTNAME].jails_dir)
 
     @property
     def anchor(self) -> str:

@@ -51,10 +51,13 @@ module JailgenSpec
     },
   }.freeze
 
+  # pf as the operator leaves it on a FreeBSD host: enabled, pf.conf hooking the module's anchor.
+  PF_FACTS = { 'jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => [MODULE_NAME] } }.freeze
+
   # Facts of a FreeBSD 14 host (os 'freebsd') or a Debian 12 host (os 'linux').
   def self.facts(os, certname)
     hostname, domain = certname.split('.', 2)
-    OS_FACTS.fetch(os).merge(
+    OS_FACTS.fetch(os).merge(os == 'freebsd' ? PF_FACTS : {}).merge(
       'path' => PATHS.fetch(os),
       'networking' => { 'hostname' => hostname, 'domain' => domain.to_s, 'fqdn' => certname },
     )

@@ -9,8 +9,10 @@
 # while new connections reach the new one. A slot without a running jail has
 # no rule: the connection is refused and NGINX answers 503.
 #
-# On FreeBSD pf.conf must hook the anchor in (`rdr-anchor "<table>"` and
-# `anchor "<table>"`); this class loads only the anchor's rules.
+# On FreeBSD pf must be enabled and pf.conf must hook the anchor in
+# (`rdr-anchor "<table>"`): this class loads only the anchor's rules, and an
+# anchor the main ruleset does not hook is never evaluated. The catalog fails
+# to compile (nothing is applied) while the `jailgen_pf` fact says otherwise.
 #
 # @param platform
 #   `freebsd` or `linux`.
@@ -40,6 +42,14 @@ class jails::nat (
   }.unique
 
   if $platform == 'freebsd' {
+    $pf = $facts['jailgen_pf']
+    $hook = "rdr-anchor \"${table}\""
+    unless $pf =~ Hash and $pf['enabled'] {
+      fail("pf is not enabled: the ${table} anchor routes the slots (sysrc pf_enable=YES; service pf start)")
+    }
+    unless $table in $pf['rdr_anchors'] {
+      fail("pf.conf does not hook the ${table} anchor: add the line '${hook}' to /etc/pf.conf, then service pf reload")
+    }
     $content = epp("${module_name}/nat.pf.epp", { 'rules' => $rules })
     $validate_cmd = "/sbin/pfctl -n -a ${table} -f %"
     $load = ['/sbin/pfctl', '-a', $table, '-f', $config]

@@ -10,7 +10,9 @@ describe 'jails' do
   let(:mod) { JailgenSpec::MODULE_NAME }
   let(:node) { 'spec.example.com' }
   let(:platform) { 'freebsd' }
-  let(:facts) { JailgenSpec.facts(platform, node) }
+  # pf.conf hooks the anchor these examples name
+  let(:pf) { { 'jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => ['jails_spec'] } } }
+  let(:facts) { JailgenSpec.facts(platform, node).merge(platform == 'freebsd' ? pf : {}) }
   let(:settings) do
     {
       'platform' => 'freebsd',
@@ -95,6 +97,18 @@ describe 'jails' do
         .with(command: ['/sbin/pfctl', '-a', 'jails_spec', '-f', '/usr/local/etc/jails_spec.pf'], refreshonly: true)
         .that_subscribes_to('File[/usr/local/etc/jails_spec.pf]')
       is_expected.to contain_exec("#{mod}: restore nat table").without_refreshonly
+    end
+
+    context 'when pf is not enabled' do
+      let(:facts) { super().merge('jailgen_pf' => { 'enabled' => false, 'rdr_anchors' => ['jails_spec'] }) }
+
+      it { is_expected.to compile.and_raise_error(%r{pf is not enabled: the jails_spec anchor routes the slots \(sysrc pf_enable=YES; service pf start\)}) }
+    end
+
+    context 'when pf.conf does not hook the anchor' do
+      let(:facts) { super().merge('jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => ['other'] }) }
+
+      it { is_expected.to compile.and_raise_error(%r{pf.conf does not hook the jails_spec anchor: add the line 'rdr-anchor "jails_spec"' to /etc/pf.conf}) }
     end
 
     it 'passes the host, client address and scheme on over HTTP/1.1' do
