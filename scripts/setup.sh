@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(git puppet-agent nginx bubblewrap puppet-lint ruby-rspec-puppet wrk nftables)
 # Agent mode's development stack (`jailgen stack up`): Puppet Server with the
 # PuppetDB terminus, PuppetDB on PostgreSQL, r10k, and sshd for the SSH transport.
+# The module's Forge-style checks: REFERENCE.md, metadata.json lint, rspec-puppet
+# driven by facterdb's facts for each supported operating system.
+DEB_PACKAGES+=(puppet-strings metadata-json-lint ruby-rspec-puppet-facts)
 DEB_PACKAGES+=(puppetserver puppetdb puppet-terminus-puppetdb postgresql r10k openssh-server openssh-client)
 
 missing=()

@@ -40,13 +40,19 @@ def owned_paths(catalog: Catalog) -> list[str]:
     return ["data/common.yaml", "data/nodes", module_dir(catalog), PROFILE_PATH]
 
 
-def render_module(catalog: Catalog) -> dict[str, str]:
-    context: dict[str, object] = {
-        "module": catalog.site.module,
-        "hosts": [{"certname": h.certname, "os": h.os} for _, h in sorted(catalog.hosts.items())],
+def module_context(module: str, hosts: list[dict[str, str]]) -> dict[str, object]:
+    """What the module's templates are rendered with."""
+    return {
+        "module": module,
+        "hosts": hosts,
         "version": __version__,
         "jail_parameters": jail_params.for_templates(),
     }
+
+
+def render_module(catalog: Catalog) -> dict[str, str]:
+    hosts = [{"certname": h.certname, "os": h.os} for _, h in sorted(catalog.hosts.items())]
+    context = module_context(catalog.site.module, hosts)
     prefix = module_dir(catalog)
     rendered = {f"{prefix}/{rel}": text for rel, text in render_folder("module", context).items()}
     rendered[PROFILE_PATH] = render_folder("profile", context)["jails.pp"]

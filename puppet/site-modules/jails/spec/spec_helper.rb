@@ -5,8 +5,19 @@
 # parent directory and the control repo (hiera.yaml, data/, manifests/site.pp)
 # is two levels up. Host specs compile the real site.pp with the real Hiera data.
 
+require 'json'
 require 'rspec-puppet'
+require 'rspec-puppet-facts'
 require 'yaml'
+
+# Facts come from facterdb, through rspec-puppet-facts, for the operating
+# systems in metadata.json. Debian's facterdb package (1.12.1) has no facts for
+# FreeBSD 14 or Debian 12, so spec/facts holds one set for each, in facterdb's
+# format and for the Facter the specs run with, on facterdb's search path. A missing
+# set is an error (SPEC_FACTS_STRICT), never a fallback to other facts.
+ENV['FACTERDB_SEARCH_PATHS'] = File.join(__dir__, 'facts')
+ENV['SPEC_FACTS_STRICT'] = 'yes'
+include RspecPuppetFacts
 
 # Paths, facts and Hiera data shared by the specs.
 module JailgenSpec
@@ -14,53 +25,28 @@ module JailgenSpec
   MODULE_DIR = File.expand_path('..', __dir__)
   CONTROL_REPO = File.expand_path('../..', MODULE_DIR)
 
-  PATHS = {
-    'freebsd' => '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin',
-    'linux' => '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-  }.freeze
+  # The operating systems metadata.json supports, for rspec-puppet-facts.
+  SUPPORTED_OS = JSON.parse(File.read(File.join(MODULE_DIR, 'metadata.json'))).fetch('operatingsystem_support')
 
-  OS_FACTS = {
-    'freebsd' => {
-      'kernel' => 'FreeBSD',
-      'kernelrelease' => '14.1-RELEASE-p5',
-      'osfamily' => 'FreeBSD',
-      'operatingsystem' => 'FreeBSD',
-      'operatingsystemmajrelease' => '14',
-      'os' => {
-        'name' => 'FreeBSD',
-        'family' => 'FreeBSD',
-        'hardware' => 'amd64',
-        'architecture' => 'amd64',
-        'release' => { 'full' => '14.1-RELEASE-p5', 'major' => '14', 'minor' => '1' },
-      },
-    },
-    'linux' => {
-      'kernel' => 'Linux',
-      'kernelrelease' => '6.1.0-18-amd64',
-      'osfamily' => 'Debian',
-      'operatingsystem' => 'Debian',
-      'operatingsystemmajrelease' => '12',
-      'os' => {
-        'name' => 'Debian',
-        'family' => 'Debian',
-        'hardware' => 'x86_64',
-        'architecture' => 'amd64',
-        'release' => { 'full' => '12.5', 'major' => '12', 'minor' => '5' },
-        'distro' => { 'codename' => 'bookworm' },
-      },
-    },
-  }.freeze
+  # rspec-puppet-facts' name of each platform's facts set.
+  PLATFORM_OS = { 'freebsd' => 'freebsd-14-amd64', 'linux' => 'debian-12-x86_64' }.freeze
 
   # pf as the operator leaves it on a FreeBSD host: enabled, pf.conf hooking the module's anchor.
   PF_FACTS = { 'jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => [MODULE_NAME] } }.freeze
 
-  # Facts of a FreeBSD 14 host (os 'freebsd') or a Debian 12 host (os 'linux').
+  # facterdb's facts of every supported operating system, by rspec-puppet-facts' name.
+  def self.supported_os_facts
+    on_supported_os(supported_os: SUPPORTED_OS)
+  end
+
+  # Facts of a FreeBSD 14 host (os 'freebsd') or a Debian 12 host (os 'linux')
+  # named certname.
   def self.facts(os, certname)
     hostname, domain = certname.split('.', 2)
-    OS_FACTS.fetch(os).merge(os == 'freebsd' ? PF_FACTS : {}).merge(
-      'path' => PATHS.fetch(os),
-      'networking' => { 'hostname' => hostname, 'domain' => domain.to_s, 'fqdn' => certname },
-    )
+    names = { 'hostname' => hostname, 'domain' => domain.to_s, 'fqdn' => certname }
+    facts = supported_os_facts.fetch(PLATFORM_OS.fetch(os))
+    facts = facts.merge(PF_FACTS) if os == 'freebsd'
+    facts.merge(names).merge('networking' => facts.fetch('networking').merge(names))
   end
 
   def self.read_yaml(*path)
@@ -88,6 +74,8 @@ RSpec.configure do |c|
   c.setup_fixtures = false
   c.strict_variables = true
   c.mock_with :rspec
+  c.default_facter_version = Facter.version
+  c.facterdb_string_keys = true
 end
 
 Dir[File.join(__dir__, 'support', '*.rb')].sort.each { |file| require file }

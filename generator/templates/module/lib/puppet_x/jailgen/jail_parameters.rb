@@ -7,8 +7,11 @@ module PuppetX
     # its kind (boolean, integer, string, choice or address list), the range or
     # the words it takes, and why jailgen refuses it, when it does.
     module JailParameters
+      # One row of the table: a parameter's name, its kind, why jailgen refuses
+      # it (nil when allowed), the range of an integer and the words of a choice.
       Parameter = Struct.new(:name, :kind, :refused, :low, :high, :choices)
 
+      # Every FreeBSD 14 jail(8) parameter by name.
       TABLE = [
 {% for p in jail_parameters %}
         Parameter.new('{{ p.name }}', :{{ p.kind | replace(' ', '_') }}, {{ ("'" ~ p.refused | replace("'", "\\'") ~ "'") if p.refused else 'nil' }},
@@ -18,6 +21,8 @@ module PuppetX
 
       module_function
 
+      # @param name [String] a jail(8) parameter name
+      # @return [Parameter, nil] its table entry, or nil when jail(8) has no such parameter
       def [](name)
         TABLE[name]
       end
