@@ -228,3 +228,21 @@ def for_templates() -> list[dict[str, object]]:
         }
         for _, p in sorted(TABLE.items())
     ]
+
+
+def json_schema() -> dict[str, object]:
+    """The parameters the catalog may set, typed, for editors (the catalog's
+    own checks are `check_name` and `check_value`)."""
+    properties: dict[str, object] = {}
+    for name, p in sorted(TABLE.items()):
+        if p.refused is not None:
+            continue
+        if p.kind is Kind.BOOLEAN:
+            properties[name] = {"type": "boolean"}
+        elif p.kind is Kind.INTEGER:
+            properties[name] = {"type": "integer", "minimum": p.low, "maximum": p.high}
+        elif p.kind is Kind.CHOICE:
+            properties[name] = {"enum": list(p.choices)}
+        else:
+            properties[name] = {"type": "string", "pattern": STRING_VALUE.pattern}
+    return {"type": "object", "properties": properties, "additionalProperties": False}

@@ -69,3 +69,30 @@ def check_ipv4(value: str) -> str | None:
     except ValueError:
         return "an IPv4 address like 127.0.0.1"
     return None
+
+
+HOSTNAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
+ENDPOINT = re.compile(r"^(?P<host>[a-z0-9.-]+):(?P<port>[0-9]{1,5})$")
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+
+
+def check_endpoint(value: str) -> str | None:
+    expected = "host:port, like puppetdb.example.net:8081"
+    match = ENDPOINT.match(value)
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        return expected
+    host = match["host"]
+    if check_hostname(host) and check_ipv4(host):
+        return expected
+    return None
+
+
+def check_freebsd_release(value: str) -> str | None:
+    # The jails' /etc/jail.conf uses `.include` (FreeBSD 14.0 and later; older
+    # jail(8) reads it as a parameter and starts no jail), and jail parameters
+    # are checked against FreeBSD 14's jail(8).
+    if not FREEBSD_RELEASE.match(value):
+        return "a FreeBSD release like 14.1-RELEASE"
+    if int(value.split(".", 1)[0]) < 14:
+        return "FreeBSD 14.0 or newer, like 14.1-RELEASE"
+    return None

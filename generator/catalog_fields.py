@@ -1,0 +1,151 @@
+"""The value types of the catalog's models. Each one checks a value, says what
+was expected when it is wrong, and describes itself in the JSON Schema (so an
+editor checks the same thing while the catalog is being written).
+
+A problem found by a check is a pydantic error of type `catalog` whose message
+is the final text; `catalog_yaml` adds where it was written.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError, core_schema
+
+from generator import names
+
+Loc = tuple[str | int, ...]
+
+
+def problem(message: str) -> PydanticCustomError:
+    return PydanticCustomError("catalog", "{problem}", {"problem": message})
+
+
+def problems(found: list[tuple[Loc, str]], also: Sequence[ErrorDetails] = ()) -> ValidationError:
+    """Several located problems at once (and errors found before them), raised
+    from a validator: pydantic prefixes each location with the validator's own."""
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError(e["type"], e["msg"]), loc=e["loc"], input=e["input"]
+        )
+        for e in also
+    ]
+    details += [InitErrorDetails(type=problem(text), loc=loc, input=None) for loc, text in found]
+    return ValidationError.from_exception_data("Catalog", details)
+
+
+class Checked:
+    """Annotated metadata: a string that `check` accepts (it returns None, else
+    what was expected), and the JSON Schema keywords that say so."""
+
+    def __init__(self, check: Callable[[str], str | None], label: str = "", **schema: Any):
+        self.check, self.label, self.schema = check, label, schema
+
+    def validate(self, value: str) -> str:
+        expected = self.check(value)
+        if expected is not None:
+            raise problem(f"{self.label or f'invalid value {value!r}'} (expected {expected})")
+        return value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.validate, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), **self.schema}
+
+
+class Matching(Checked):
+    def __init__(self, regex: re.Pattern[str], expected: str, label: str = ""):
+        super().__init__(
+            lambda v: None if regex.match(v) else expected,
+            label,
+            pattern=regex.pattern,
+            description=expected,
+        )
+
+
+class OneOf(Checked):
+    def __init__(self, *choices: str):
+        expected = "one of: " + ", ".join(choices)
+        super().__init__(lambda v: None if v in choices else expected, enum=list(choices))
+
+
+class Between(Checked):
+    """An integer from `low` to `high`."""
+
+    def __init__(self, low: int, high: int):
+        super().__init__(lambda v: None, minimum=low, maximum=high)
+        self.low, self.high = low, high
+
+    def validate(self, value: int) -> int:  # type: ignore[override]
+        if not self.low <= value <= self.high:
+            raise problem(f"{value} is out of range (expected {self.low} to {self.high})")
+        return value
+
+
+def nonempty(expected: str, unique: str = "") -> AfterValidator:
+    """A list that is not empty; with `unique`, whose items are each listed once."""
+
+    def validate(items: tuple[str, ...]) -> tuple[str, ...]:
+        if not items:
+            raise problem(f"is empty (expected {expected})")
+        if unique and len(set(items)) < len(items):
+            twice = [i for i, item in enumerate(items) if item in items[:i]]
+            raise problems([((i,), f"{unique} {items[i]!r} listed twice") for i in twice])
+        return items
+
+    return AfterValidator(validate)
+
+
+def _network(value: Any) -> ipaddress.IPv4Network:
+    if isinstance(value, ipaddress.IPv4Network):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    expected = names.check_network(value)
+    if expected is not None:
+        raise problem(f"invalid value {value!r} (expected {expected})")
+    return ipaddress.IPv4Network(value)
+
+
+def _env_value(value: Any) -> str:
+    # taken as written (catalog_yaml keeps the scalar's text): `8080`, `yes`
+    if not isinstance(value, str) or not names.ENV_VALUE.match(value):
+        raise problem("invalid value (expected a scalar of A-Z a-z 0-9 space _ . / : = @ % + , -)")
+    return value
+
+
+Network = Annotated[
+    ipaddress.IPv4Network,
+    PlainValidator(_network),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9.]+/[0-9]+$", "description": "CIDR"}),
+]
+AbsPath = Annotated[str, Matching(names.ABS_PATH, "an absolute path")]
+Port = Annotated[int, Between(1, 65535)]
+Ipv4 = Annotated[str, Checked(names.check_ipv4, format="ipv4")]
+Domain = Annotated[str, Checked(names.check_domain, pattern=names.HOSTNAME.pattern)]
+Endpoint = Annotated[str, Checked(names.check_endpoint, pattern=names.ENDPOINT.pattern)]
+Arg = Annotated[str, Matching(names.ARG, "a command argument of A-Z a-z 0-9 _ . / : = @ % + , -")]
+Argv = Annotated[tuple[Arg, ...], nonempty("the program and its arguments")]
+EnvName = Annotated[str, Matching(names.ENV_NAME, "A-Z, a-z, 0-9, _", "invalid variable name")]
+EnvValue = Annotated[
+    str,
+    PlainValidator(_env_value),
+    WithJsonSchema({"type": ["string", "number", "boolean"], "pattern": names.ENV_VALUE.pattern}),
+]
