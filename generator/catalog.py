@@ -19,10 +19,11 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     ValidationInfo,
-    ValidatorFunctionWrapHandler,
     WithJsonSchema,
     model_validator,
 )
+from pydantic.functional_validators import ModelWrapValidatorHandler
+from pydantic_core import core_schema
 
 from generator import jail_params, names
 from generator.catalog_fields import (
@@ -36,8 +37,8 @@ from generator.catalog_fields import (
     EnvValue,
     Ipv4,
     Loc,
-    Network,
     Matching,
+    Network,
     OneOf,
     Port,
     nonempty,
@@ -134,12 +135,14 @@ class Puppet(Model):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _agent_mode_needs(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Puppet:
+    def _agent_mode_needs(cls, data: Any, handler: ModelWrapValidatorHandler[Puppet]) -> Puppet:
         agent = isinstance(data, dict) and data.get("mode") == "agent"
         missing = [k for k in AGENT_KEYS if agent and k not in data]
         if not missing:
-            return handler(data)  # type: ignore[no-any-return]
-        found = [((), f"missing required key '{k}' (site.puppet.mode is agent)") for k in missing]
+            return handler(data)
+        found: list[tuple[Loc, str]] = [
+            ((), f"missing required key '{k}' (site.puppet.mode is agent)") for k in missing
+        ]
         try:
             handler(data)
         except ValidationError as exc:
@@ -184,22 +187,49 @@ class Site(Model):
     retention: Annotated[int, Between(0, 100)] = 2
     puppet: Puppet = Puppet()
 
-    zfs_root = property(lambda self: self.zfs.root)
-    zfs_mountpoint = property(lambda self: self.zfs.mountpoint)
-    linux_root = property(lambda self: self.linux.root)
-    nginx_listen = property(lambda self: self.nginx.listen)
-    nginx_port = property(lambda self: self.nginx.port)
-    puppet_mode = property(lambda self: self.puppet.mode)
-    puppet_environment = property(lambda self: self.puppet.environment)
+    # The flat names the rest of jailgen reads.
+    @property
+    def zfs_root(self) -> str:
+        return self.zfs.root
+
+    @property
+    def zfs_mountpoint(self) -> str:
+        return self.zfs.mountpoint
+
+    @property
+    def linux_root(self) -> str:
+        return self.linux.root
+
+    @property
+    def nginx_listen(self) -> str:
+        return self.nginx.listen
+
+    @property
+    def nginx_port(self) -> int:
+        return self.nginx.port
+
+    @property
+    def puppet_mode(self) -> str:
+        return self.puppet.mode
+
+    @property
+    def puppet_environment(self) -> str:
+        return self.puppet.environment
 
     @property
     def puppet_agents(self) -> PuppetAgents | None:
         p = self.puppet
         if p.mode != "agent" or p.ssl is None:
             return None
-        settings = p.model_dump(exclude={"mode", "environment", "r10k", "ssl"})
-        ssl = {"ssl_ca": p.ssl.ca, "ssl_cert": p.ssl.cert, "ssl_key": p.ssl.key}
-        return PuppetAgents(r10k_config=p.r10k, **ssl, **settings)
+        return PuppetAgents.model_validate(
+            {
+                **p.model_dump(exclude={"mode", "environment", "r10k", "ssl"}),
+                "r10k_config": p.r10k,
+                "ssl_ca": p.ssl.ca,
+                "ssl_cert": p.ssl.cert,
+                "ssl_key": p.ssl.key,
+            }
+        )
 
 
 class HostNginx(Model):
@@ -208,22 +238,36 @@ class HostNginx(Model):
     prefix: AbsPath | None = None
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    del schema["default"]  # the default is the site's, filled in by Catalog
+
+
 class Host(Model):
     """A host by certname; its settings override the site's (several hosts on one
     machine need their own jail directory, pool, and NGINX port and prefix)."""
 
     os: Annotated[str, OneOf(*OPERATING_SYSTEMS)]
-    jails_dir: AbsPath = Field(
-        "", json_schema_extra=lambda s: s.pop("default") and None
-    )  # default: site.zfs.mountpoint, or <site.linux.root>/jails
+    # default: site.zfs.mountpoint on FreeBSD, <site.linux.root>/jails on Linux
+    jails_dir: AbsPath = Field("", json_schema_extra=_no_default)
     pool: Pool | None = None
     nginx: HostNginx = HostNginx()
     _certname: str = PrivateAttr("")
 
-    certname = property(lambda self: self._certname)
-    nginx_listen = property(lambda self: self.nginx.listen)
-    nginx_port = property(lambda self: self.nginx.port)
-    nginx_prefix = property(lambda self: self.nginx.prefix)
+    @property
+    def certname(self) -> str:
+        return self._certname
+
+    @property
+    def nginx_listen(self) -> str | None:
+        return self.nginx.listen
+
+    @property
+    def nginx_port(self) -> int | None:
+        return self.nginx.port
+
+    @property
+    def nginx_prefix(self) -> str | None:
+        return self.nginx.prefix
 
 
 def _jail_params(value: Any) -> dict[str, bool | int | str]:
@@ -280,11 +324,25 @@ class App(Model):
     release: Annotated[str, Matching(names.SHA, "a full 40-hex git commit id")] | None = None
     _name: str = PrivateAttr("")
 
-    name = property(lambda self: self._name)
-    command = property(lambda self: self.run.command)
-    port = property(lambda self: self.run.port)
-    environment = property(lambda self: tuple(sorted(self.run.environment.items())))
-    jail_params = property(lambda self: tuple(self.jail.items()))
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def command(self) -> tuple[str, ...]:
+        return self.run.command
+
+    @property
+    def port(self) -> int:
+        return self.run.port
+
+    @property
+    def environment(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted(self.run.environment.items()))
+
+    @property
+    def jail_params(self) -> tuple[tuple[str, bool | int | str], ...]:
+        return tuple(self.jail.items())
 
 
 AppName = Annotated[
@@ -311,12 +369,14 @@ class Catalog(Model):
     _path: str = PrivateAttr("")
     _by_host: dict[str, list[App]] = PrivateAttr(default_factory=dict)
 
-    path = property(lambda self: self._path)
+    @property
+    def path(self) -> str:
+        return self._path
 
-    @model_validator(mode="wrap")
+    @model_validator(mode="wrap")  # type: ignore[arg-type]  # mypy infers Never here
     @classmethod
     def _across_sections(
-        cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+        cls, data: Any, handler: ModelWrapValidatorHandler[Catalog], info: core_schema.ValidationInfo
     ) -> Catalog:
         try:
             catalog: Catalog = handler(data)
@@ -340,8 +400,10 @@ class Catalog(Model):
         seen: dict[str, tuple[str, Loc]] = {}
         for name, app in self.apps.items():
             found += [
-                (("apps", name, "hosts", i), f"host {host!r} is not declared (expected one of "
-                 "the keys of 'hosts')")
+                (
+                    ("apps", name, "hosts", i),
+                    f"host {host!r} is not declared (expected one of the keys of 'hosts')",
+                )
                 for i, host in enumerate(app.hosts)
                 if host not in self.hosts
             ]
@@ -355,8 +417,11 @@ class Catalog(Model):
                 other, first = seen[domain]
                 line = f" at line {where.line_of(first)}" if where else ""
                 found.append(
-                    (loc, f"domain {domain!r} is already used by app {other!r}{line} "
-                     "(expected each domain once)")
+                    (
+                        loc,
+                        f"domain {domain!r} is already used by app {other!r}{line} "
+                        "(expected each domain once)",
+                    )
                 )
         return found + self._pools_too_small()
 
@@ -364,9 +429,9 @@ class Catalog(Model):
         per_app = 2 + self.site.retention  # test, live and the retained previous jails
         demand: dict[str, int] = {}
         for app in self.apps.values():
-            for host in app.hosts:
-                if host in self.hosts:
-                    demand[host] = demand.get(host, 0) + per_app
+            for name in app.hosts:
+                if name in self.hosts:
+                    demand[name] = demand.get(name, 0) + per_app
         found: list[tuple[Loc, str]] = []
         for certname, needed in sorted(demand.items()):
             host, pool = self.hosts[certname], self.pool_for(certname)
@@ -386,8 +451,9 @@ class Catalog(Model):
 
     def _resolved(self, where: Document | None) -> Catalog:
         """Names from the keys, a host's jail directory from the site's."""
-        hosts = {}
-        for certname, host in self.hosts.items():
+        hosts: dict[str, Host] = {}
+        for certname, given in self.hosts.items():
+            host = given
             if "jails_dir" not in host.model_fields_set:
                 default = (
                     self.site.zfs.mountpoint
@@ -419,7 +485,10 @@ class Catalog(Model):
     def nginx_for(self, certname: str) -> tuple[str, int]:
         """Where a host's NGINX listens."""
         host = self.hosts[certname]
-        return (host.nginx.listen or self.site.nginx.listen, host.nginx.port or self.site.nginx.port)
+        return (
+            host.nginx.listen or self.site.nginx.listen,
+            host.nginx.port or self.site.nginx.port,
+        )
 
 
 # Scalars the models take as written, not as YAML resolves them.

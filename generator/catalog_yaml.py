@@ -44,14 +44,15 @@ class Document:
         self._entries = entries  # what the entries of a top-level mapping are ("app")
         self._constructor = yaml.constructor.SafeConstructor()
         try:
-            self.root = yaml.compose(text, Loader=yaml.CSafeLoader)
+            root = yaml.compose(text, Loader=yaml.CSafeLoader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             message = f"YAML syntax error: {exc.problem or 'invalid YAML'}"
             raise CatalogError([Problem(file, line, column, "", message)]) from exc
-        if self.root is None:
+        if root is None:
             raise CatalogError([Problem(file, 1, 1, "", "empty catalog (expected a mapping)")])
+        self.root: yaml.Node = root
         self.data = self._plain(self.root, (), as_written)
 
     def _plain(self, node: yaml.Node, path: tuple[str, ...], as_written: Any) -> Any:
@@ -81,13 +82,17 @@ class Document:
                 )
                 continue
             firsts[key] = key_node
-            inner = as_written.get(key, as_written.get("*")) if isinstance(as_written, dict) else None
+            inner = (
+                as_written.get(key, as_written.get("*")) if isinstance(as_written, dict) else None
+            )
             result[key] = self._plain(value_node, (*path, key), inner)
         return result
 
     def _error(self, node: yaml.Node, loc: tuple[str | int, ...], message: str) -> None:
         mark = node.start_mark
-        self.problems.append(Problem(self.file, mark.line + 1, mark.column + 1, dotted(loc), message))
+        self.problems.append(
+            Problem(self.file, mark.line + 1, mark.column + 1, dotted(loc), message)
+        )
 
     def node_at(self, loc: tuple[str | int, ...], key: bool = False) -> yaml.Node:
         """The node written at `loc` (its key's node with `key`), else the
@@ -95,10 +100,10 @@ class Document:
         node: yaml.Node = self.root
         for part in loc:
             if isinstance(node, yaml.MappingNode):
-                pair = next((p for p in node.value if getattr(p[0], "value", None) == part), None)
-                if pair is None:
+                pairs = [p for p in node.value if getattr(p[0], "value", None) == part]
+                if not pairs:
                     break
-                node = pair[0] if key and part == loc[-1] else pair[1]
+                node = pairs[0][0] if key and part == loc[-1] else pairs[0][1]
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
                 node = node.value[part]
             else:

@@ -71,7 +71,9 @@ def check_ipv4(value: str) -> str | None:
     return None
 
 
-HOSTNAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
+HOSTNAME = re.compile(
+    r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
 ENDPOINT = re.compile(r"^(?P<host>[a-z0-9.-]+):(?P<port>[0-9]{1,5})$")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from pydantic import ValidationError
 
 from generator.catalog import load_catalog, parse_catalog
 from generator.errors import CatalogError
@@ -88,8 +89,8 @@ def test_defaults() -> None:
 
 def test_catalog_objects_are_frozen() -> None:
     catalog = parse_catalog(MINIMAL, "c.yaml")
-    with pytest.raises(AttributeError):
-        catalog.apps["shop"].port = 1  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="Instance is frozen"):
+        catalog.apps["shop"].health = "/health"  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
