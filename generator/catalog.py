@@ -18,7 +18,6 @@ from pydantic import (
     PlainValidator,
     PrivateAttr,
     ValidationError,
-    ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
@@ -39,9 +38,9 @@ from generator.catalog_fields import (
     Loc,
     Matching,
     Network,
+    NonEmpty,
     OneOf,
     Port,
-    nonempty,
     problem,
     problems,
 )
@@ -303,8 +302,8 @@ class Run(Model):
 
 
 class App(Model):
-    hosts: Annotated[tuple[str, ...], nonempty("at least one host", unique="host")]
-    domains: Annotated[tuple[Domain, ...], nonempty("at least one domain")]
+    hosts: Annotated[tuple[str, ...], NonEmpty("at least one host", unique="host")]
+    domains: Annotated[tuple[Domain, ...], NonEmpty("at least one domain")]
     test_domain: Domain
     source: Annotated[
         str,
@@ -376,7 +375,10 @@ class Catalog(Model):
     @model_validator(mode="wrap")  # type: ignore[arg-type]  # mypy infers Never here
     @classmethod
     def _across_sections(
-        cls, data: Any, handler: ModelWrapValidatorHandler[Catalog], info: core_schema.ValidationInfo
+        cls,
+        data: Any,
+        handler: ModelWrapValidatorHandler[Catalog],
+        info: core_schema.ValidationInfo,
     ) -> Catalog:
         try:
             catalog: Catalog = handler(data)

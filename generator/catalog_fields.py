@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     PlainValidator,
@@ -99,18 +98,30 @@ class Between(Checked):
         return value
 
 
-def nonempty(expected: str, unique: str = "") -> AfterValidator:
-    """A list that is not empty; with `unique`, whose items are each listed once."""
+class NonEmpty:
+    """Annotated metadata: a list that is not empty; with `unique`, whose items
+    are each listed once."""
 
-    def validate(items: tuple[str, ...]) -> tuple[str, ...]:
+    def __init__(self, expected: str, unique: str = ""):
+        self.expected, self.unique = expected, unique
+
+    def validate(self, items: tuple[str, ...]) -> tuple[str, ...]:
         if not items:
-            raise problem(f"is empty (expected {expected})")
-        if unique and len(set(items)) < len(items):
+            raise problem(f"is empty (expected {self.expected})")
+        if self.unique and len(set(items)) < len(items):
             twice = [i for i, item in enumerate(items) if item in items[:i]]
-            raise problems([((i,), f"{unique} {items[i]!r} listed twice") for i in twice])
+            raise problems([((i,), f"{self.unique} {items[i]!r} listed twice") for i in twice])
         return items
 
-    return AfterValidator(validate)
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.validate, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), "minItems": 1, **({"uniqueItems": True} if self.unique else {})}
 
 
 def _network(value: Any) -> ipaddress.IPv4Network:
@@ -142,7 +153,7 @@ Ipv4 = Annotated[str, Checked(names.check_ipv4, format="ipv4")]
 Domain = Annotated[str, Checked(names.check_domain, pattern=names.HOSTNAME.pattern)]
 Endpoint = Annotated[str, Checked(names.check_endpoint, pattern=names.ENDPOINT.pattern)]
 Arg = Annotated[str, Matching(names.ARG, "a command argument of A-Z a-z 0-9 _ . / : = @ % + , -")]
-Argv = Annotated[tuple[Arg, ...], nonempty("the program and its arguments")]
+Argv = Annotated[tuple[Arg, ...], NonEmpty("the program and its arguments")]
 EnvName = Annotated[str, Matching(names.ENV_NAME, "A-Z, a-z, 0-9, _", "invalid variable name")]
 EnvValue = Annotated[
     str,

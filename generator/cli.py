@@ -19,6 +19,7 @@ from rich.table import Table
 from generator import __version__
 from generator import repo as control
 from generator.catalog import Catalog, load_catalog
+from generator.catalog import json_schema as catalog_schema
 from generator.commands import render as render_cmd
 from generator.deploy import Deployer, Outcome
 from generator.errors import CatalogError, JailgenError
@@ -60,6 +61,12 @@ def validate(catalog: Path) -> None:
     """Check a catalog; print every problem with FILE:LINE:COL."""
     parsed = load_catalog(catalog)
     click.echo(f"{catalog}: ok ({len(parsed.apps)} apps on {len(parsed.hosts)} hosts)")
+
+
+@main.command()
+def schema() -> None:
+    """Print the catalog's JSON Schema (also in schema/catalog.schema.json)."""
+    click.echo(catalog_schema(), nl=False)
 
 
 @main.command()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import git
 
+from generator.catalog import json_schema as catalog_schema
 from generator.errors import JailgenError
 from generator.files import write_atomic
 from generator.render.templates import render_folder
@@ -28,7 +29,9 @@ def init(path: Path, branch: str = DEFAULT_BRANCH) -> InitResult:
     if not (path / ".git").exists():
         git.Repo.init(path, initial_branch=branch)
     created = []
-    for rel, text in sorted(render_folder("control", {}).items()):
+    files = render_folder("control", {})
+    files["catalog.schema.json"] = catalog_schema()  # for catalog.example.yaml's editors
+    for rel, text in sorted(files.items()):
         target = path / rel
         if not target.exists():
             write_atomic(target, text, executable=rel.endswith(".sh"))
