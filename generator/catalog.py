@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import operator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,41 +16,25 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainValidator,
     PrivateAttr,
     ValidationError,
-    WithJsonSchema,
     model_validator,
 )
 from pydantic.functional_validators import ModelWrapValidatorHandler
 from pydantic_core import core_schema
 
-from generator import jail_params, names
-from generator.catalog_fields import (
-    AbsPath,
-    Argv,
-    Between,
-    Checked,
-    Domain,
-    Endpoint,
-    EnvName,
-    EnvValue,
-    Ipv4,
-    Loc,
-    Matching,
-    Network,
-    NonEmpty,
-    OneOf,
-    Port,
-    problem,
-    problems,
-)
+from generator import catalog_fields as f
 from generator.catalog_yaml import Document
 from generator.errors import CatalogError, Problem
 from generator.gcpause import paused_gc
 
 OPERATING_SYSTEMS = ("freebsd", "linux")
 SCHEMA_FILE = "schema/catalog.schema.json"
+
+
+def _via(path: str) -> Any:
+    """A read-only attribute for a nested value: the flat names callers read."""
+    return property(operator.attrgetter(path))
 
 
 class Model(BaseModel):
@@ -60,8 +45,8 @@ class Pool(Model):
     """The jail address pool of one operating system: a network on an interface.
     Its first address belongs to the host; the rest are for jails."""
 
-    interface: Annotated[str, Matching(names.INTERFACE, "an interface name like lo1")]
-    network: Network
+    interface: f.Interface
+    network: f.Network
 
     @property
     def host_address(self) -> ipaddress.IPv4Address:
@@ -79,25 +64,23 @@ class Pools(Model):
 
 
 class Zfs(Model):
-    root: Annotated[str, Matching(names.ZFS_DATASET, "a ZFS dataset like zroot/jails")] = (
-        "zroot/jails"
-    )
-    mountpoint: AbsPath = "/usr/local/jails"
+    root: f.ZfsDataset = "zroot/jails"
+    mountpoint: f.AbsPath = "/usr/local/jails"
 
 
 class Linux(Model):
-    root: AbsPath = "/var/lib/jailgen"
+    root: f.AbsPath = "/var/lib/jailgen"
 
 
 class Nginx(Model):
-    listen: Ipv4 = "127.0.0.1"
-    port: Port = 8080
+    listen: f.Ipv4 = "127.0.0.1"
+    port: f.Port = 8080
 
 
 class Ssl(Model):
-    ca: AbsPath
-    cert: AbsPath
-    key: AbsPath
+    ca: f.AbsPath
+    cert: f.AbsPath
+    key: f.AbsPath
 
 
 AGENT_KEYS = ("r10k", "puppetdb", "ssl")
@@ -115,22 +98,20 @@ class Puppet(Model):
         }
     )
 
-    mode: Annotated[str, OneOf("local", "agent")] = "local"
-    environment: Annotated[
-        str, Matching(names.MODULE_NAME, "a Puppet environment name: a-z, 0-9, _")
-    ] = "production"
-    r10k: AbsPath | None = None
-    server: Endpoint | None = None  # Puppet Server, for the environment cache flush
-    puppetdb: Endpoint | None = None  # PuppetDB's TLS query API
+    mode: Annotated[str, f.OneOf("local", "agent")] = "local"
+    environment: f.EnvironmentName = "production"
+    r10k: f.AbsPath | None = None
+    server: f.Endpoint | None = None  # Puppet Server, for the environment cache flush
+    puppetdb: f.Endpoint | None = None  # PuppetDB's TLS query API
     ssl: Ssl | None = None
-    transport: Annotated[str, OneOf("ssh", "local")] = "ssh"
-    ssh_config: AbsPath | None = None
-    ssh_user: Annotated[str, Matching(names.USER_NAME, "a user name")] | None = None
-    agent_dir: AbsPath | None = None  # agents sharing this machine: <dir>/<certname>/...
-    concurrency: Annotated[int, Between(1, 256)] = 4
-    max_failures: Annotated[int, Between(0, 100000)] = 0
-    report_timeout: Annotated[int, Between(1, 3600)] = 120
-    run_timeout: Annotated[int, Between(1, 86400)] = 1800
+    transport: Annotated[str, f.OneOf("ssh", "local")] = "ssh"
+    ssh_config: f.AbsPath | None = None
+    ssh_user: f.UserName | None = None
+    agent_dir: f.AbsPath | None = None  # agents sharing this machine: <dir>/<certname>/...
+    concurrency: Annotated[int, f.Between(1, 256)] = 4
+    max_failures: Annotated[int, f.Between(0, 100000)] = 0
+    report_timeout: Annotated[int, f.Between(1, 3600)] = 120
+    run_timeout: Annotated[int, f.Between(1, 86400)] = 1800
 
     @model_validator(mode="wrap")
     @classmethod
@@ -139,14 +120,14 @@ class Puppet(Model):
         missing = [k for k in AGENT_KEYS if agent and k not in data]
         if not missing:
             return handler(data)
-        found: list[tuple[Loc, str]] = [
+        found: list[tuple[f.Loc, str]] = [
             ((), f"missing required key '{k}' (site.puppet.mode is agent)") for k in missing
         ]
         try:
             handler(data)
         except ValidationError as exc:
-            raise problems(found, exc.errors()) from None
-        raise problems(found)
+            raise f.problems(found, exc.errors()) from None
+        raise f.problems(found)
 
 
 class PuppetAgents(BaseModel):
@@ -173,47 +154,23 @@ class PuppetAgents(BaseModel):
 class Site(Model):
     """Site-wide settings; every key is optional."""
 
-    module: Annotated[
-        str, Matching(names.MODULE_NAME, "a Puppet module name: a-z, then a-z, 0-9, _")
-    ] = "jails"
-    freebsd_release: Annotated[
-        str, Checked(names.check_freebsd_release, pattern=names.FREEBSD_RELEASE.pattern)
-    ] = "14.1-RELEASE"
+    module: f.ModuleName = "jails"
+    freebsd_release: f.FreeBSDRelease = "14.1-RELEASE"
     zfs: Zfs = Zfs()
     linux: Linux = Linux()
     pools: Pools = Pools()
     nginx: Nginx = Nginx()
-    retention: Annotated[int, Between(0, 100)] = 2
+    retention: Annotated[int, f.Between(0, 100)] = 2
     puppet: Puppet = Puppet()
 
     # The flat names the rest of jailgen reads.
-    @property
-    def zfs_root(self) -> str:
-        return self.zfs.root
-
-    @property
-    def zfs_mountpoint(self) -> str:
-        return self.zfs.mountpoint
-
-    @property
-    def linux_root(self) -> str:
-        return self.linux.root
-
-    @property
-    def nginx_listen(self) -> str:
-        return self.nginx.listen
-
-    @property
-    def nginx_port(self) -> int:
-        return self.nginx.port
-
-    @property
-    def puppet_mode(self) -> str:
-        return self.puppet.mode
-
-    @property
-    def puppet_environment(self) -> str:
-        return self.puppet.environment
+    zfs_root = _via("zfs.root")
+    zfs_mountpoint = _via("zfs.mountpoint")
+    linux_root = _via("linux.root")
+    nginx_listen = _via("nginx.listen")
+    nginx_port = _via("nginx.port")
+    puppet_mode = _via("puppet.mode")
+    puppet_environment = _via("puppet.environment")
 
     @property
     def puppet_agents(self) -> PuppetAgents | None:
@@ -232,9 +189,9 @@ class Site(Model):
 
 
 class HostNginx(Model):
-    listen: Ipv4 | None = None
-    port: Port | None = None
-    prefix: AbsPath | None = None
+    listen: f.Ipv4 | None = None
+    port: f.Port | None = None
+    prefix: f.AbsPath | None = None
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -245,95 +202,40 @@ class Host(Model):
     """A host by certname; its settings override the site's (several hosts on one
     machine need their own jail directory, pool, and NGINX port and prefix)."""
 
-    os: Annotated[str, OneOf(*OPERATING_SYSTEMS)]
+    os: Annotated[str, f.OneOf(*OPERATING_SYSTEMS)]
     # default: site.zfs.mountpoint on FreeBSD, <site.linux.root>/jails on Linux
-    jails_dir: AbsPath = Field("", json_schema_extra=_no_default)
+    jails_dir: f.AbsPath = Field("", json_schema_extra=_no_default)
     pool: Pool | None = None
     nginx: HostNginx = HostNginx()
     _certname: str = PrivateAttr("")
 
-    @property
-    def certname(self) -> str:
-        return self._certname
-
-    @property
-    def nginx_listen(self) -> str | None:
-        return self.nginx.listen
-
-    @property
-    def nginx_port(self) -> int | None:
-        return self.nginx.port
-
-    @property
-    def nginx_prefix(self) -> str | None:
-        return self.nginx.prefix
-
-
-def _jail_params(value: Any) -> dict[str, bool | int | str]:
-    if not isinstance(value, dict):
-        raise problem(f"is {_kind(value)} (expected a mapping)")
-    found: list[tuple[Loc, str]] = []
-    for key, item in sorted(value.items()):
-        message = jail_params.check_name(key)
-        if message is not None:
-            found.append(((key, "[key]"), message))
-        elif item is None or isinstance(item, float | dict | tuple):
-            found.append(((key,), f"is {_kind(item)} (expected a boolean, integer or string)"))
-        elif (message := jail_params.check_value(key, item)) is not None:
-            found.append(((key,), message))
-    if found:
-        raise problems(found)
-    return dict(sorted(value.items()))
-
-
-def _kind(value: Any) -> str:
-    from generator.catalog_yaml import kind_of_value
-
-    return kind_of_value(value)
-
-
-JAIL_SCHEMA = jail_params.json_schema()
+    certname = _via("_certname")
+    nginx_listen = _via("nginx.listen")
+    nginx_port = _via("nginx.port")
+    nginx_prefix = _via("nginx.prefix")
 
 
 class Run(Model):
-    command: Argv
-    port: Port
-    environment: dict[EnvName, EnvValue] = {}
+    command: f.Argv
+    port: f.Port
+    environment: dict[f.EnvName, f.EnvValue] = {}
 
 
 class App(Model):
-    hosts: Annotated[tuple[str, ...], NonEmpty("at least one host", unique="host")]
-    domains: Annotated[tuple[Domain, ...], NonEmpty("at least one domain")]
-    test_domain: Domain
-    source: Annotated[
-        str,
-        Matching(
-            names.GIT_SOURCE,
-            "a git URL (https://, ssh://, file://, user@host:path) or an absolute path",
-        ),
-    ]
+    hosts: Annotated[tuple[str, ...], f.NonEmpty("at least one host", unique="host")]
+    domains: Annotated[tuple[f.Domain, ...], f.NonEmpty("at least one domain")]
+    test_domain: f.Domain
+    source: f.GitSource
     run: Run
-    health: Annotated[str, Matching(names.URL_PATH, "a URL path like /up")] = "/up"
-    packages: tuple[Annotated[str, Matching(names.PACKAGE, "a package name")], ...] = ()
-    jail: Annotated[
-        dict[str, bool | int | str],
-        PlainValidator(_jail_params),
-        WithJsonSchema(JAIL_SCHEMA),
-    ] = {}
-    release: Annotated[str, Matching(names.SHA, "a full 40-hex git commit id")] | None = None
+    health: f.UrlPath = "/up"
+    packages: tuple[f.Package, ...] = ()
+    jail: f.JailParams = {}
+    release: f.Sha | None = None
     _name: str = PrivateAttr("")
 
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def command(self) -> tuple[str, ...]:
-        return self.run.command
-
-    @property
-    def port(self) -> int:
-        return self.run.port
+    name = _via("_name")
+    command = _via("run.command")
+    port = _via("run.port")
 
     @property
     def environment(self) -> tuple[tuple[str, str], ...]:
@@ -344,33 +246,18 @@ class App(Model):
         return tuple(self.jail.items())
 
 
-AppName = Annotated[
-    str,
-    Matching(
-        names.APP_NAME,
-        "a-z then up to 29 of a-z, 0-9: it becomes part of jail, ZFS, host and service names",
-        "invalid app name",
-    ),
-]
-HostName = Annotated[
-    str, Checked(names.check_hostname, "invalid host certname", pattern=names.HOSTNAME.pattern)
-]
-
-
 class Catalog(Model):
     """A jailgen catalog: the site, its hosts, and the apps they run."""
 
     model_config = ConfigDict(title="jailgen catalog")
 
     site: Site
-    hosts: dict[HostName, Host]
-    apps: dict[AppName, App]
+    hosts: dict[f.HostName, Host]
+    apps: dict[f.AppName, App]
     _path: str = PrivateAttr("")
     _by_host: dict[str, list[App]] = PrivateAttr(default_factory=dict)
 
-    @property
-    def path(self) -> str:
-        return self._path
+    path = _via("_path")
 
     @model_validator(mode="wrap")  # type: ignore[arg-type]  # mypy infers Never here
     @classmethod
@@ -391,15 +278,15 @@ class Catalog(Model):
                 raise
             valid = {k: v for k, v in data["apps"].items() if k not in failed}
             catalog = handler({**data, "apps": valid})
-            raise problems(catalog._problems_across(info.context), errors) from None
+            raise f.problems(catalog._problems_across(info.context), errors) from None
         found = catalog._problems_across(info.context)
         if found:
-            raise problems(found)
+            raise f.problems(found)
         return catalog._resolved(info.context)
 
-    def _problems_across(self, where: Document | None) -> list[tuple[Loc, str]]:
-        found: list[tuple[Loc, str]] = []
-        seen: dict[str, tuple[str, Loc]] = {}
+    def _problems_across(self, where: Document | None) -> list[tuple[f.Loc, str]]:
+        found: list[tuple[f.Loc, str]] = []
+        seen: dict[str, tuple[str, f.Loc]] = {}
         for name, app in self.apps.items():
             found += [
                 (
@@ -409,7 +296,7 @@ class Catalog(Model):
                 for i, host in enumerate(app.hosts)
                 if host not in self.hosts
             ]
-            located: list[tuple[str, Loc]] = [
+            located: list[tuple[str, f.Loc]] = [
                 (domain, ("apps", name, "domains", i)) for i, domain in enumerate(app.domains)
             ]
             for domain, loc in [*located, (app.test_domain, ("apps", name, "test_domain"))]:
@@ -427,14 +314,14 @@ class Catalog(Model):
                 )
         return found + self._pools_too_small()
 
-    def _pools_too_small(self) -> list[tuple[Loc, str]]:
+    def _pools_too_small(self) -> list[tuple[f.Loc, str]]:
         per_app = 2 + self.site.retention  # test, live and the retained previous jails
         demand: dict[str, int] = {}
         for app in self.apps.values():
             for name in app.hosts:
                 if name in self.hosts:
                     demand[name] = demand.get(name, 0) + per_app
-        found: list[tuple[Loc, str]] = []
+        found: list[tuple[f.Loc, str]] = []
         for certname, needed in sorted(demand.items()):
             host, pool = self.hosts[certname], self.pool_for(certname)
             if needed <= pool.capacity:

@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError, core_schema
 
-from generator import names
+from generator import jail_params, names
 
 Loc = tuple[str | int, ...]
 
@@ -159,4 +159,64 @@ EnvValue = Annotated[
     str,
     PlainValidator(_env_value),
     WithJsonSchema({"type": ["string", "number", "boolean"], "pattern": names.ENV_VALUE.pattern}),
+]
+
+
+def _jail_params(value: Any) -> dict[str, bool | int | str]:
+    from generator.catalog_yaml import kind_of_value  # the YAML side imports these types
+
+    if not isinstance(value, dict):
+        raise problem(f"is {kind_of_value(value)} (expected a mapping)")
+    found: list[tuple[Loc, str]] = []
+    for key, item in sorted(value.items()):
+        message = jail_params.check_name(key)
+        if message is not None:
+            found.append(((key, "[key]"), message))
+        elif item is None or isinstance(item, float | dict | tuple):
+            expected = "(expected a boolean, integer or string)"
+            found.append(((key,), f"is {kind_of_value(item)} {expected}"))
+        elif (message := jail_params.check_value(key, item)) is not None:
+            found.append(((key,), message))
+    if found:
+        raise problems(found)
+    return dict(sorted(value.items()))
+
+
+JailParams = Annotated[
+    dict[str, bool | int | str],
+    PlainValidator(_jail_params),
+    WithJsonSchema(jail_params.json_schema()),
+]
+Interface = Annotated[str, Matching(names.INTERFACE, "an interface name like lo1")]
+ZfsDataset = Annotated[str, Matching(names.ZFS_DATASET, "a ZFS dataset like zroot/jails")]
+ModuleName = Annotated[
+    str, Matching(names.MODULE_NAME, "a Puppet module name: a-z, then a-z, 0-9, _")
+]
+EnvironmentName = Annotated[
+    str, Matching(names.MODULE_NAME, "a Puppet environment name: a-z, 0-9, _")
+]
+FreeBSDRelease = Annotated[
+    str, Checked(names.check_freebsd_release, pattern=names.FREEBSD_RELEASE.pattern)
+]
+UserName = Annotated[str, Matching(names.USER_NAME, "a user name")]
+GitSource = Annotated[
+    str,
+    Matching(
+        names.GIT_SOURCE,
+        "a git URL (https://, ssh://, file://, user@host:path) or an absolute path",
+    ),
+]
+UrlPath = Annotated[str, Matching(names.URL_PATH, "a URL path like /up")]
+Package = Annotated[str, Matching(names.PACKAGE, "a package name")]
+Sha = Annotated[str, Matching(names.SHA, "a full 40-hex git commit id")]
+AppName = Annotated[
+    str,
+    Matching(
+        names.APP_NAME,
+        "a-z then up to 29 of a-z, 0-9: it becomes part of jail, ZFS, host and service names",
+        "invalid app name",
+    ),
+]
+HostName = Annotated[
+    str, Checked(names.check_hostname, "invalid host certname", pattern=names.HOSTNAME.pattern)
 ]
