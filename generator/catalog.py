@@ -277,7 +277,10 @@ class Catalog(Model):
             if any(e["loc"][:1] != ("apps",) or len(e["loc"]) < 2 for e in errors):
                 raise
             valid = {k: v for k, v in data["apps"].items() if k not in failed}
-            catalog = handler({**data, "apps": valid})
+            try:
+                catalog = handler({**data, "apps": valid})
+            except ValidationError:
+                raise exc from None
             raise f.problems(catalog._problems_across(info.context), errors) from None
         found = catalog._problems_across(info.context)
         if found:

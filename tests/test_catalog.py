@@ -129,3 +129,55 @@ def test_environment_values_are_taken_as_written() -> None:
     )
     app = parse_catalog(text, "c.yaml").apps["shop"]
     assert app.environment == (("A", "8080"), ("B", "yes"), ("C", "hello world"))
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(CatalogError) as info:
+        parse_catalog(text, "c.yaml")
+    return str(info.value).splitlines()
+
+
+def test_checks_across_sections_run_beside_an_invalid_app() -> None:
+    blog = (
+        MINIMAL.split("apps:\n")[1]
+        .replace("shop", "blog")
+        .replace("port: 8000", "port: 0")
+        .replace("blog.example.com", "shop.example.com")
+    )
+    text = MINIMAL.replace("[web1.example.net]", "[web1.example.net, web9.example.net]") + blog
+    assert problems_of(text) == [
+        "c.yaml:6:31: apps.shop.hosts[1]: host 'web9.example.net' is not declared "
+        "(expected one of the keys of 'hosts')",
+        "c.yaml:16:38: apps.blog.run.port: 0 is out of range (expected 1 to 65535)",
+    ]
+
+
+def test_agent_mode_keys_are_missed_beside_other_problems() -> None:
+    text = MINIMAL.replace("site: {}", "site: {puppet: {mode: agent, concurrency: 0}}")
+    assert problems_of(text) == [
+        "c.yaml:1:16: site.puppet: missing required key 'puppetdb' (site.puppet.mode is agent)",
+        "c.yaml:1:16: site.puppet: missing required key 'r10k' (site.puppet.mode is agent)",
+        "c.yaml:1:16: site.puppet: missing required key 'ssl' (site.puppet.mode is agent)",
+        "c.yaml:1:43: site.puppet.concurrency: 0 is out of range (expected 1 to 256)",
+    ]
+
+
+def test_yaml_and_model_problems_are_reported_together() -> None:
+    text = MINIMAL.replace("site: {}", "site: {retention: 1, retention: 2, module: X}")
+    assert problems_of(text) == [
+        "c.yaml:1:22: site.retention: duplicate key 'retention' (first defined at line 1, "
+        "column 8)",
+        "c.yaml:1:44: site.module: invalid value 'X' (expected a Puppet module name: a-z, "
+        "then a-z, 0-9, _)",
+    ]
+
+
+def test_a_host_pool_too_small_points_at_its_network() -> None:
+    text = MINIMAL.replace("site: {}", "site: {retention: 100}").replace(
+        "{os: freebsd}", "{os: freebsd, pool: {interface: lo1, network: 172.16.0.0/28}}"
+    )
+    assert problems_of(text) == [
+        "c.yaml:3:67: hosts.web1.example.net.pool.network: pool 172.16.0.0/28 has 13 jail "
+        "addresses but host 'web1.example.net' needs 102 (expected a larger network: "
+        "(test + live + retention) per app)",
+    ]
