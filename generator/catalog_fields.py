@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    PlainSerializer,
     PlainValidator,
     ValidationError,
     WithJsonSchema,
@@ -135,6 +136,10 @@ def _network(value: Any) -> ipaddress.IPv4Network:
     return ipaddress.IPv4Network(value)
 
 
+def _as_text(value: ipaddress.IPv4Network) -> str:
+    return str(value)
+
+
 def _env_value(value: Any) -> str:
     # taken as written (catalog_yaml keeps the scalar's text): `8080`, `yes`
     if not isinstance(value, str) or not names.ENV_VALUE.match(value):
@@ -145,6 +150,7 @@ def _env_value(value: Any) -> str:
 Network = Annotated[
     ipaddress.IPv4Network,
     PlainValidator(_network),
+    PlainSerializer(_as_text),
     WithJsonSchema({"type": "string", "pattern": r"^[0-9.]+/[0-9]+$", "description": "CIDR"}),
 ]
 AbsPath = Annotated[str, Matching(names.ABS_PATH, "an absolute path")]
