@@ -21,12 +21,15 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
 )
-from pydantic.json_schema import JsonSchemaValue
+from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError, core_schema
 
 from generator import jail_params, names
 
 Loc = tuple[str | int, ...]
+# An optional key is left out, never written empty (catalog_yaml.Empty): the
+# schema shows no null.
+Unset = SkipJsonSchema[None]
 
 
 def problem(message: str) -> PydanticCustomError:
@@ -178,7 +181,7 @@ def _jail_params(value: Any) -> dict[str, bool | int | str]:
         message = jail_params.check_name(key)
         if message is not None:
             found.append(((key, "[key]"), message))
-        elif item is None or isinstance(item, float | dict | tuple):
+        elif not isinstance(item, bool | int | str):
             expected = "(expected a boolean, integer or string)"
             found.append(((key,), f"is {kind_of_value(item)} {expected}"))
         elif (message := jail_params.check_value(key, item)) is not None:

@@ -37,7 +37,18 @@ EXPECTED = {
 AsWritten = dict[str, Any]
 
 
+class Empty:
+    """A null scalar. No key of the catalog takes one (an optional key is left
+    out instead), so every field refuses it and says it is empty."""
+
+
+EMPTY = Empty()
+
+
 class Document:
+    """The catalog's YAML document: `data` for the models, `problems` of the
+    YAML layer, and where each value was written (`node_at`)."""
+
     def __init__(self, text: str, file: str, as_written: AsWritten, entries: dict[str, str]):
         self.file = file
         self.problems: list[Problem] = []
@@ -61,7 +72,8 @@ class Document:
                 return node.value
             if as_written == "numbers" and node.tag.endswith(("int", "float")):
                 return node.value
-            return self._constructor.construct_object(node)
+            value = self._constructor.construct_object(node)
+            return EMPTY if value is None else value
         if isinstance(node, yaml.SequenceNode):
             return tuple(self._plain(child, path, as_written) for child in node.value)
         result: dict[str, Any] = {}
@@ -165,7 +177,7 @@ def kind_of_value(value: Any) -> str:
         return "a mapping"
     if isinstance(value, tuple | list):
         return "a list"
-    if value is None:
+    if value is None or isinstance(value, Empty):
         return "empty"
     for types_, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number")):
         if isinstance(value, types_):
