@@ -100,14 +100,14 @@ class Puppet(Model):
 
     mode: Annotated[str, f.OneOf("local", "agent")] = "local"
     environment: f.EnvironmentName = "production"
-    r10k: f.AbsPath | f.Unset = None
-    server: f.Endpoint | f.Unset = None  # Puppet Server, for the environment cache flush
-    puppetdb: f.Endpoint | f.Unset = None  # PuppetDB's TLS query API
-    ssl: Ssl | f.Unset = None
+    r10k: f.AbsPath | None = None
+    server: f.Endpoint | None = None  # Puppet Server, for the environment cache flush
+    puppetdb: f.Endpoint | None = None  # PuppetDB's TLS query API
+    ssl: Ssl | None = None
     transport: Annotated[str, f.OneOf("ssh", "local")] = "ssh"
-    ssh_config: f.AbsPath | f.Unset = None
-    ssh_user: f.UserName | f.Unset = None
-    agent_dir: f.AbsPath | f.Unset = None  # agents sharing this machine: <dir>/<certname>/...
+    ssh_config: f.AbsPath | None = None
+    ssh_user: f.UserName | None = None
+    agent_dir: f.AbsPath | None = None  # agents sharing this machine: <dir>/<certname>/...
     concurrency: Annotated[int, f.Between(1, 256)] = 4
     max_failures: Annotated[int, f.Between(0, 100000)] = 0
     report_timeout: Annotated[int, f.Between(1, 3600)] = 120
@@ -189,9 +189,9 @@ class Site(Model):
 
 
 class HostNginx(Model):
-    listen: f.Ipv4 | f.Unset = None
-    port: f.Port | f.Unset = None
-    prefix: f.AbsPath | f.Unset = None
+    listen: f.Ipv4 | None = None
+    port: f.Port | None = None
+    prefix: f.AbsPath | None = None
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -205,7 +205,7 @@ class Host(Model):
     os: Annotated[str, f.OneOf(*OPERATING_SYSTEMS)]
     # default: site.zfs.mountpoint on FreeBSD, <site.linux.root>/jails on Linux
     jails_dir: f.AbsPath = Field("", json_schema_extra=_no_default)
-    pool: Pool | f.Unset = None
+    pool: Pool | None = None
     nginx: HostNginx = HostNginx()
     _certname: str = PrivateAttr("")
 
@@ -230,7 +230,7 @@ class App(Model):
     health: f.UrlPath = "/up"
     packages: tuple[f.Package, ...] = ()
     jail: f.JailParams = {}
-    release: f.Sha | f.Unset = None
+    release: f.Sha | None = None
     _name: str = PrivateAttr("")
 
     name = _via("_name")
@@ -414,7 +414,7 @@ def parse_catalog(text: str, file: str) -> Catalog:
 def json_schema() -> str:
     """The JSON Schema of the catalog, as committed in schema/catalog.schema.json."""
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
-    schema.update(Catalog.model_json_schema())
+    schema.update(Catalog.model_json_schema(schema_generator=f.NoNull))
     return json.dumps(schema, indent=2) + "\n"
 
 

@@ -21,15 +21,12 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
 )
-from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError, core_schema
 
 from generator import jail_params, names
 
 Loc = tuple[str | int, ...]
-# An optional key is left out, never written empty (catalog_yaml.Empty): the
-# schema shows no null.
-Unset = SkipJsonSchema[None]
 
 
 def problem(message: str) -> PydanticCustomError:
@@ -47,6 +44,14 @@ def problems(found: list[tuple[Loc, str]], also: Sequence[ErrorDetails] = ()) ->
     ]
     details += [InitErrorDetails(type=problem(text), loc=loc, input=None) for loc, text in found]
     return ValidationError.from_exception_data("Catalog", details)
+
+
+class NoNull(GenerateJsonSchema):
+    """An optional key is left out, never written empty (catalog_yaml.Empty),
+    so the schema shows its type without null."""
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
 
 
 class Checked:
