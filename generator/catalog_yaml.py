@@ -21,6 +21,7 @@ from pydantic_core import ErrorDetails
 from generator.errors import CatalogError, Problem
 
 STR = "tag:yaml.org,2002:str"
+INT = "tag:yaml.org,2002:int"
 # What a type error says was expected, by pydantic error type.
 EXPECTED = {
     "string_type": "a string",
@@ -72,12 +73,17 @@ class Document:
                 return node.value
             if as_written == "numbers" and node.tag.endswith(("int", "float")):
                 return node.value
+            text = node.value
+            if node.tag == INT and text.isdigit() and (text[0] != "0" or text == "0"):
+                return int(text)  # the common case, without the constructor's dispatch
             value = self._constructor.construct_object(node)
             return EMPTY if value is None else value
         if isinstance(node, yaml.SequenceNode):
-            return tuple(self._plain(child, path, as_written) for child in node.value)
+            return tuple([self._plain(child, path, as_written) for child in node.value])
         result: dict[str, Any] = {}
         firsts: dict[str, yaml.Node] = {}
+        inner = as_written if isinstance(as_written, dict) else {}
+        every = inner.get("*")
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != STR:
                 self._error(key_node, path, f"key {kind(key_node)} (expected a string key)")
@@ -94,10 +100,7 @@ class Document:
                 )
                 continue
             firsts[key] = key_node
-            inner = (
-                as_written.get(key, as_written.get("*")) if isinstance(as_written, dict) else None
-            )
-            result[key] = self._plain(value_node, (*path, key), inner)
+            result[key] = self._plain(value_node, (*path, key), inner.get(key, every))
         return result
 
     def _error(self, node: yaml.Node, loc: tuple[str | int, ...], message: str) -> None:
