@@ -231,6 +231,12 @@ class App(Model):
     packages: tuple[f.Package, ...] = ()
     jail: f.JailParams = {}
     release: f.Sha | None = None
+    # run once per release in its checkout, before the service starts
+    build: tuple[f.Argv, ...] = ()
+    # run once per promotion in the jail under test, on the canary host
+    release_command: f.Argv = ()
+    # run on the jailgen machine after a verified promotion
+    after_promote: tuple[f.Argv, ...] = ()
     _name: str = PrivateAttr("")
 
     name = _via("_name")
