@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.functional_validators import ModelWrapValidatorHandler
@@ -118,16 +119,7 @@ class Puppet(Model):
     def _agent_mode_needs(cls, data: Any, handler: ModelWrapValidatorHandler[Puppet]) -> Puppet:
         agent = isinstance(data, dict) and data.get("mode") == "agent"
         missing = [k for k in AGENT_KEYS if agent and k not in data]
-        if not missing:
-            return handler(data)
-        found: list[tuple[f.Loc, str]] = [
-            ((), f"missing required key '{k}' (site.puppet.mode is agent)") for k in missing
-        ]
-        try:
-            handler(data)
-        except ValidationError as exc:
-            raise f.problems(found, exc.errors()) from None
-        raise f.problems(found)
+        return f.requiring(handler, data, missing, " (site.puppet.mode is agent)")
 
 
 class PuppetAgents(BaseModel):
@@ -151,6 +143,104 @@ class PuppetAgents(BaseModel):
     run_timeout: int = 1800
 
 
+DEFAULT_MESSAGE = "This site is down for maintenance. Please come back soon."
+
+
+class TestAccess(Model):
+    """Who may reach a test domain: clients from `networks`, or with a password
+    from the htpasswd file `htpasswd` on the host; everyone else gets 403 (401
+    when there is a password file)."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    networks: Annotated[
+        tuple[f.Cidr, ...], f.NonEmpty("at least one network, or leave the key out")
+    ] = ()
+    htpasswd: f.FilePath | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_empty(cls, data: Any) -> Any:
+        if data == {}:
+            raise f.problem(
+                "is empty (expected networks, htpasswd or both; networks: [0.0.0.0/0] "
+                "opens the test domain to everyone)"
+            )
+        if isinstance(data, dict) and isinstance(data.get("networks"), tuple):
+            return {**data, "networks": tuple(dict.fromkeys(data["networks"]))}
+        return data
+
+    def __init__(self, *args: Any, **data: Any):  # positional too, as before
+        super().__init__(**dict(zip(("networks", "htpasswd"), args, strict=False)), **data)
+
+    def to_hiera(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"networks": list(self.networks)}
+        if self.htpasswd is not None:
+            data["htpasswd"] = self.htpasswd
+        return data
+
+
+class MaintenancePage(Model):
+    """What the live domains answer in maintenance: 503, `Retry-After:
+    retry_after` and a page with `message` (unless `jailgen maintenance
+    --message` gives another)."""
+
+    message: f.Message = DEFAULT_MESSAGE
+    retry_after: Annotated[int, f.Between(1, 86400)] = 600
+
+    def __init__(self, *args: Any, **data: Any):  # positional too, as before
+        super().__init__(**dict(zip(("message", "retry_after"), args, strict=False)), **data)
+
+
+class AppTls(Model):
+    """How an app's live domains and test domain get their certificates for
+    HTTPS: files on its hosts (`cert`, full chain, and `key`), or (`acme`)
+    obtained and renewed by each host from the site's ACME server."""
+
+    cert: f.FilePath | None = None
+    key: f.FilePath | None = None
+    acme: Annotated[bool, WithJsonSchema({"const": True})] = False
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _files_or_acme(cls, data: Any, handler: ModelWrapValidatorHandler[AppTls]) -> AppTls:
+        if not isinstance(data, dict) or "acme" not in data:
+            missing = [k for k in ("cert", "key") if isinstance(data, dict) and k not in data]
+            return f.requiring(handler, data, missing)
+        found: list[tuple[f.Loc, str]] = [
+            (
+                (k, "[key]"),
+                "cannot be combined with acme (expected acme: true alone, or cert and key)",
+            )
+            for k in data
+            if k != "acme"
+        ]
+        if data["acme"] != "true":  # as written: `yes` is not `true` here
+            found.append((("acme",), "must be true (expected acme: true, or cert and key)"))
+        if found:
+            raise f.problems(found)
+        return handler({"acme": True})
+
+
+class Acme(Model):
+    """The ACME server the hosts get certificates from (http-01, served by
+    their NGINX from `webroot`), the account's contact, and optionally a CA
+    bundle to trust for the server's own HTTPS (a private ACME server)."""
+
+    directory: f.AcmeDirectory
+    email: f.Email
+    webroot: f.FilePath | None = None
+    ca_bundle: f.FilePath | None = None
+
+
+class SiteTls(Model):
+    """HTTPS on every host: the port, HSTS, and the ACME server."""
+
+    https_port: f.Port = 443
+    hsts: f.Flag = False
+    acme: Acme | None = None
+
+
 class Site(Model):
     """Site-wide settings; every key is optional."""
 
@@ -162,6 +252,10 @@ class Site(Model):
     nginx: Nginx = Nginx()
     retention: Annotated[int, f.Between(0, 100)] = 2
     puppet: Puppet = Puppet()
+    # an app's own test_access and maintenance replace these as a whole
+    test_access: TestAccess | None = None
+    maintenance: MaintenancePage = MaintenancePage()
+    tls: SiteTls = SiteTls()
 
     # The flat names the rest of jailgen reads.
     zfs_root = _via("zfs.root")
@@ -237,6 +331,10 @@ class App(Model):
     release_command: f.Argv = ()
     # run on the jailgen machine after a verified promotion
     after_promote: tuple[f.Argv, ...] = ()
+    # the app's own, else the site's (filled in when the catalog is read)
+    test_access: TestAccess | None = None
+    maintenance: MaintenancePage = MaintenancePage()
+    tls: AppTls | None = None
     _name: str = PrivateAttr("")
 
     name = _via("_name")
@@ -321,6 +419,9 @@ class Catalog(Model):
                         "(expected each domain once)",
                     )
                 )
+            if app.tls is not None and app.tls.acme and self.site.tls.acme is None:
+                message = "needs site.tls.acme (expected its directory and email)"
+                found.append((("apps", name, "tls", "acme"), message))
         return found + self._pools_too_small()
 
     def _pools_too_small(self) -> list[tuple[f.Loc, str]]:
@@ -363,9 +464,20 @@ class Catalog(Model):
             hosts[certname] = host
         catalog = self.model_copy(update={"hosts": hosts})
         by_host: dict[str, list[App]] = {name: [] for name in hosts}
-        for name in sorted(self.apps):
-            app = self.apps[name]
+        # the site's test_access and maintenance, for apps that have not their own
+        inherited = {
+            key: getattr(self.site, key)
+            for key in ("test_access", "maintenance")
+            if getattr(self.site, key) != App.model_fields[key].default
+        }
+        apps: dict[str, App] = {}
+        for name, written in self.apps.items():
+            update = {k: v for k, v in inherited.items() if k not in written.model_fields_set}
+            apps[name] = app = written.model_copy(update=update) if update else written
             app._name = name
+        catalog = catalog.model_copy(update={"apps": apps})
+        for name in sorted(apps):
+            app = apps[name]
             for certname in app.hosts:
                 by_host.setdefault(certname, []).append(app)
         catalog._by_host = by_host
@@ -390,7 +502,11 @@ class Catalog(Model):
 
 
 # Scalars the models take as written, not as YAML resolves them.
-AS_WRITTEN = {"apps": {"*": {"release": "numbers", "run": {"environment": {"*": "all"}}}}}
+AS_WRITTEN = {
+    "apps": {
+        "*": {"release": "numbers", "run": {"environment": {"*": "all"}}, "tls": {"acme": "all"}}
+    }
+}
 
 
 def load_catalog(path: str | Path) -> Catalog:

@@ -8,10 +8,11 @@ is the final text; `catalog_yaml` adds where it was written.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     GetCoreSchemaHandler,
@@ -27,6 +28,31 @@ from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError, c
 from generator import jail_params, names
 
 Loc = tuple[str | int, ...]
+T = TypeVar("T")
+
+
+class Empty:
+    """A null scalar. No key of the catalog takes one (an optional key is left
+    out instead), so every field refuses it and says it is empty."""
+
+
+EMPTY = Empty()
+
+
+def kind_of_value(value: Any) -> str:
+    """What a plain value from the document was written as."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, tuple | list):
+        return "a list"
+    if value is None or isinstance(value, Empty):
+        return "empty"
+    for types_, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number")):
+        if isinstance(value, types_):
+            return name
+    if isinstance(value, str):
+        return "a string"
+    return "a timestamp" if isinstance(value, datetime.date) else "a binary"
 
 
 def problem(message: str) -> PydanticCustomError:
@@ -44,6 +70,19 @@ def problems(found: list[tuple[Loc, str]], also: Sequence[ErrorDetails] = ()) ->
     ]
     details += [InitErrorDetails(type=problem(text), loc=loc, input=None) for loc, text in found]
     return ValidationError.from_exception_data("Catalog", details)
+
+
+def requiring(handler: Callable[[Any], T], data: Any, missing: list[str], why: str = "") -> T:
+    """Validate `data`, and report the keys `missing` (required in this case,
+    `why`) together with any other problem."""
+    if not missing:
+        return handler(data)
+    found: list[tuple[Loc, str]] = [((), f"missing required key '{k}'{why}") for k in missing]
+    try:
+        handler(data)
+    except ValidationError as exc:
+        raise problems(found, exc.errors()) from None
+    raise problems(found)
 
 
 class NoNull(GenerateJsonSchema):
@@ -177,8 +216,6 @@ EnvValue = Annotated[
 
 
 def _jail_params(value: Any) -> dict[str, bool | int | str]:
-    from generator.catalog_yaml import kind_of_value  # the YAML side imports these types
-
     if not isinstance(value, dict):
         raise problem(f"is {kind_of_value(value)} (expected a mapping)")
     found: list[tuple[Loc, str]] = []
@@ -234,3 +271,44 @@ AppName = Annotated[
 HostName = Annotated[
     str, Checked(names.check_hostname, "invalid host certname", pattern=names.HOSTNAME.pattern)
 ]
+
+# The public edge (site and apps: test_access, maintenance, tls). Values reach
+# nginx.conf and Puppet code as they are.
+# An absolute file path of safe characters, no `.` or `..` component, no
+# trailing slash.
+FILE_PATH = re.compile(r"^(?:/(?!\.\.?(?:/|$))[A-Za-z0-9_.+@-]+)+$")
+# A maintenance message: one line of printable text (it is HTML-escaped into the page).
+MESSAGE = re.compile(r"^[^\x00-\x1f\x7f]{1,300}$")
+ACME_DIRECTORY = re.compile(r"^https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?$")
+EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+
+
+def _check_cidr(value: str) -> str | None:
+    try:
+        ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        value = ""
+    return (
+        None
+        if "/" in value
+        else "an IPv4 network in CIDR form with no host bits set, like 192.0.2.0/24"
+    )
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise problem(f"is {kind_of_value(value)} (expected true or false)")
+    return value
+
+
+FilePath = Annotated[
+    str,
+    Matching(
+        FILE_PATH, "an absolute file path of A-Z a-z 0-9 _ . + @ - with no '.' or '..' component"
+    ),
+]
+Cidr = Annotated[str, Checked(_check_cidr, pattern=r"^[0-9.]+/[0-9]+$")]
+Message = Annotated[str, Matching(MESSAGE, "one line of 1 to 300 printable characters")]
+AcmeDirectory = Annotated[str, Matching(ACME_DIRECTORY, "an https:// URL")]
+Email = Annotated[str, Matching(EMAIL, "an email address")]
+Flag = Annotated[bool, PlainValidator(_flag), WithJsonSchema({"type": "boolean"})]

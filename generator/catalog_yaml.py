@@ -9,7 +9,6 @@ models take them as written (a commit id of digits, an environment value).
 
 from __future__ import annotations
 
-import datetime
 import types
 import typing
 from typing import Any
@@ -18,6 +17,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
+from generator.catalog_fields import EMPTY, kind_of_value
 from generator.errors import CatalogError, Problem
 
 STR = "tag:yaml.org,2002:str"
@@ -36,14 +36,6 @@ EXPECTED = {
 # Where scalars are kept as written: a tree of keys ("*" for any key); the leaf
 # says which scalars ("numbers": those YAML reads as int or float; "all").
 AsWritten = dict[str, Any]
-
-
-class Empty:
-    """A null scalar. No key of the catalog takes one (an optional key is left
-    out instead), so every field refuses it and says it is empty."""
-
-
-EMPTY = Empty()
 
 
 class Document:
@@ -172,22 +164,6 @@ _KINDS = {
     "bool": "a boolean",
     "null": "empty",
 }
-
-
-def kind_of_value(value: Any) -> str:
-    """What a plain value from the document was written as."""
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, tuple | list):
-        return "a list"
-    if value is None or isinstance(value, Empty):
-        return "empty"
-    for types_, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number")):
-        if isinstance(value, types_):
-            return name
-    if isinstance(value, str):
-        return "a string"
-    return "a timestamp" if isinstance(value, datetime.date) else "a binary"
 
 
 def keys_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:

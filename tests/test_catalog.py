@@ -5,7 +5,7 @@ import ipaddress
 import pytest
 from pydantic import ValidationError
 
-from generator.catalog import load_catalog, parse_catalog
+from generator.catalog import AppTls, MaintenancePage, TestAccess, load_catalog, parse_catalog
 from generator.errors import CatalogError
 from tests.conftest import FIXTURE_CATALOG, run_jailgen
 
@@ -181,3 +181,27 @@ def test_a_host_pool_too_small_points_at_its_network() -> None:
         "addresses but host 'web1.example.net' needs 102 (expected a larger network: "
         "(test + live + retention) per app)",
     ]
+
+
+def test_ported_keys_parse_and_an_app_inherits_the_site_edge() -> None:
+    text = MINIMAL.replace(
+        "site: {}",
+        "site:\n  test_access: {networks: [10.0.0.0/8, 10.0.0.0/8]}\n"
+        "  maintenance: {retry_after: 60}\n  tls: {https_port: 8443}",
+    ) + (
+        "    build: [[make, all]]\n    release_command: [bin/migrate]\n"
+        "    after_promote: [[bin/notify, --done]]\n    tls: {cert: /etc/shop.pem, key: /etc/k}\n"
+    )
+    catalog = parse_catalog(text, "c.yaml")
+    shop = catalog.apps["shop"]
+    assert (shop.build, shop.release_command, shop.after_promote) == (
+        (("make", "all"),),
+        ("bin/migrate",),
+        (("bin/notify", "--done"),),
+    )
+    assert shop.test_access == TestAccess(networks=("10.0.0.0/8",))
+    assert shop.maintenance == MaintenancePage(retry_after=60)
+    assert shop.tls == AppTls(cert="/etc/shop.pem", key="/etc/k")
+    assert catalog.site.tls.https_port == 8443
+    own = text.replace("tls: {cert", "maintenance: {message: Soon.}\n    tls: {cert")
+    assert parse_catalog(own, "c.yaml").apps["shop"].maintenance == MaintenancePage("Soon.")
