@@ -18,13 +18,19 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
-    WithJsonSchema,
     model_validator,
 )
 from pydantic.functional_validators import ModelWrapValidatorHandler
 from pydantic_core import core_schema
 
 from generator import catalog_fields as f
+from generator.catalog_edge import (
+    AppTls,
+    MaintenancePage,
+    SiteTls,
+    TestAccess,
+)
+from generator.catalog_fields import Model
 from generator.catalog_yaml import Document
 from generator.errors import CatalogError, Problem
 from generator.gcpause import paused_gc
@@ -36,10 +42,6 @@ SCHEMA_FILE = "schema/catalog.schema.json"
 def _via(path: str) -> Any:
     """A read-only attribute for a nested value: the flat names callers read."""
     return property(operator.attrgetter(path))
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
 class Pool(Model):
@@ -143,104 +145,6 @@ class PuppetAgents(BaseModel):
     run_timeout: int = 1800
 
 
-DEFAULT_MESSAGE = "This site is down for maintenance. Please come back soon."
-
-
-class TestAccess(Model):
-    """Who may reach a test domain: clients from `networks`, or with a password
-    from the htpasswd file `htpasswd` on the host; everyone else gets 403 (401
-    when there is a password file)."""
-
-    __test__ = False  # not a test class, whatever pytest thinks of the name
-
-    networks: Annotated[
-        tuple[f.Cidr, ...], f.NonEmpty("at least one network, or leave the key out")
-    ] = ()
-    htpasswd: f.FilePath | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _not_empty(cls, data: Any) -> Any:
-        if data == {}:
-            raise f.problem(
-                "is empty (expected networks, htpasswd or both; networks: [0.0.0.0/0] "
-                "opens the test domain to everyone)"
-            )
-        if isinstance(data, dict) and isinstance(data.get("networks"), tuple):
-            return {**data, "networks": tuple(dict.fromkeys(data["networks"]))}
-        return data
-
-    def __init__(self, *args: Any, **data: Any):  # positional too, as before
-        super().__init__(**dict(zip(("networks", "htpasswd"), args, strict=False)), **data)
-
-    def to_hiera(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"networks": list(self.networks)}
-        if self.htpasswd is not None:
-            data["htpasswd"] = self.htpasswd
-        return data
-
-
-class MaintenancePage(Model):
-    """What the live domains answer in maintenance: 503, `Retry-After:
-    retry_after` and a page with `message` (unless `jailgen maintenance
-    --message` gives another)."""
-
-    message: f.Message = DEFAULT_MESSAGE
-    retry_after: Annotated[int, f.Between(1, 86400)] = 600
-
-    def __init__(self, *args: Any, **data: Any):  # positional too, as before
-        super().__init__(**dict(zip(("message", "retry_after"), args, strict=False)), **data)
-
-
-class AppTls(Model):
-    """How an app's live domains and test domain get their certificates for
-    HTTPS: files on its hosts (`cert`, full chain, and `key`), or (`acme`)
-    obtained and renewed by each host from the site's ACME server."""
-
-    cert: f.FilePath | None = None
-    key: f.FilePath | None = None
-    acme: Annotated[bool, WithJsonSchema({"const": True})] = False
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _files_or_acme(cls, data: Any, handler: ModelWrapValidatorHandler[AppTls]) -> AppTls:
-        if not isinstance(data, dict) or "acme" not in data:
-            missing = [k for k in ("cert", "key") if isinstance(data, dict) and k not in data]
-            return f.requiring(handler, data, missing)
-        found: list[tuple[f.Loc, str]] = [
-            (
-                (k, "[key]"),
-                "cannot be combined with acme (expected acme: true alone, or cert and key)",
-            )
-            for k in data
-            if k != "acme"
-        ]
-        if data["acme"] != "true":  # as written: `yes` is not `true` here
-            found.append((("acme",), "must be true (expected acme: true, or cert and key)"))
-        if found:
-            raise f.problems(found)
-        return handler({"acme": True})
-
-
-class Acme(Model):
-    """The ACME server the hosts get certificates from (http-01, served by
-    their NGINX from `webroot`), the account's contact, and optionally a CA
-    bundle to trust for the server's own HTTPS (a private ACME server)."""
-
-    directory: f.AcmeDirectory
-    email: f.Email
-    webroot: f.FilePath | None = None
-    ca_bundle: f.FilePath | None = None
-
-
-class SiteTls(Model):
-    """HTTPS on every host: the port, HSTS, and the ACME server."""
-
-    https_port: f.Port = 443
-    hsts: f.Flag = False
-    acme: Acme | None = None
-
-
 class Site(Model):
     """Site-wide settings; every key is optional."""
 
@@ -312,7 +216,7 @@ class Host(Model):
 class Run(Model):
     command: f.Argv
     port: f.Port
-    environment: dict[f.EnvName, f.EnvValue] = {}
+    environment: dict[f.EnvName, f.EnvValue] = Field(default_factory=dict)
 
 
 class App(Model):
@@ -323,7 +227,7 @@ class App(Model):
     run: Run
     health: f.UrlPath = "/up"
     packages: tuple[f.Package, ...] = ()
-    jail: f.JailParams = {}
+    jail: f.JailParams = Field(default_factory=dict)
     release: f.Sha | None = None
     # run once per release in its checkout, before the service starts
     build: tuple[f.Argv, ...] = ()

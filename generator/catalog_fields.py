@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
+    BaseModel,
+    ConfigDict,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     PlainSerializer,
@@ -272,43 +274,6 @@ HostName = Annotated[
     str, Checked(names.check_hostname, "invalid host certname", pattern=names.HOSTNAME.pattern)
 ]
 
-# The public edge (site and apps: test_access, maintenance, tls). Values reach
-# nginx.conf and Puppet code as they are.
-# An absolute file path of safe characters, no `.` or `..` component, no
-# trailing slash.
-FILE_PATH = re.compile(r"^(?:/(?!\.\.?(?:/|$))[A-Za-z0-9_.+@-]+)+$")
-# A maintenance message: one line of printable text (it is HTML-escaped into the page).
-MESSAGE = re.compile(r"^[^\x00-\x1f\x7f]{1,300}$")
-ACME_DIRECTORY = re.compile(r"^https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?$")
-EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 
-
-def _check_cidr(value: str) -> str | None:
-    try:
-        ipaddress.IPv4Network(value, strict=True)
-    except ValueError:
-        value = ""
-    return (
-        None
-        if "/" in value
-        else "an IPv4 network in CIDR form with no host bits set, like 192.0.2.0/24"
-    )
-
-
-def _flag(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise problem(f"is {kind_of_value(value)} (expected true or false)")
-    return value
-
-
-FilePath = Annotated[
-    str,
-    Matching(
-        FILE_PATH, "an absolute file path of A-Z a-z 0-9 _ . + @ - with no '.' or '..' component"
-    ),
-]
-Cidr = Annotated[str, Checked(_check_cidr, pattern=r"^[0-9.]+/[0-9]+$")]
-Message = Annotated[str, Matching(MESSAGE, "one line of 1 to 300 printable characters")]
-AcmeDirectory = Annotated[str, Matching(ACME_DIRECTORY, "an https:// URL")]
-Email = Annotated[str, Matching(EMAIL, "an email address")]
-Flag = Annotated[bool, PlainValidator(_flag), WithJsonSchema({"type": "boolean"})]
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
