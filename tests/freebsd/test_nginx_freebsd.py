@@ -156,6 +156,7 @@ def test_a_promotion_replaces_the_pf_anchor_and_leaves_nginx_alone(
         # the jailgen_pf fact: pf is enabled and pf.conf hooks the anchor
         ["pfctl", "-s", "info"],
         ["pfctl", "-s", "nat"],
+        ["pfctl", "-s", "Interfaces", "-v"],
         ["pfctl", "-n", "-a", table, "-f", run_validate_path(run)],
         ["pfctl", "-a", table, "-f", anchor],
         ["pfctl", "-a", table, "-s", "nat"],
@@ -186,6 +187,12 @@ def test_nothing_was_written_outside_the_sandbox() -> None:
             True,
             "pf.conf does not hook the jails anchor: add the line 'rdr-anchor \"jails\"' to "
             "/etc/pf.conf, then service pf reload",
+        ),
+        (
+            'set skip on lo\nrdr-anchor "jails"\npass all\n',  # lo is the group of lo0 and lo1
+            True,
+            "pf.conf skips lo, so pf translates nothing on lo1: set skip on lo0 only, "
+            "then service pf reload",
         ),
         (
             'set skip on lo0\nrdr-anchor "jails"\npass all\n',

@@ -11,7 +11,7 @@ describe '{{ module }}' do
   let(:node) { 'spec.example.com' }
   let(:platform) { 'freebsd' }
   # pf.conf hooks the anchor these examples name
-  let(:pf) { { 'jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => ['jails_spec'] } } }
+  let(:pf) { { 'jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => ['jails_spec'], 'skipped' => ['lo0'] } } }
   let(:facts) { JailgenSpec.facts(platform, node).merge(platform == 'freebsd' ? pf : {}) }
   let(:settings) do
     {
@@ -103,6 +103,12 @@ describe '{{ module }}' do
       let(:facts) { super().merge('jailgen_pf' => { 'enabled' => false, 'rdr_anchors' => ['jails_spec'] }) }
 
       it { is_expected.to compile.and_raise_error(%r{pf is not enabled: the jails_spec anchor routes the slots \(sysrc pf_enable=YES; service pf start\)}) }
+    end
+
+    context 'when pf.conf skips the jails\' interface group' do
+      let(:facts) { super().merge('jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => ['jails_spec'], 'skipped' => ['lo'] }) }
+
+      it { is_expected.to compile.and_raise_error(%r{pf.conf skips lo, so pf translates nothing on lo1: set skip on lo0 only}) }
     end
 
     context 'when pf.conf does not hook the anchor' do
