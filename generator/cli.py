@@ -215,6 +215,8 @@ def _print_outcome(outcome: Outcome, as_json: bool) -> None:
 def _print_outcome_text(outcome: Outcome) -> None:
     verdict = "ok" if outcome.ok else f"FAILED at {outcome.step}"
     click.echo(f"{outcome.action} {outcome.app}: {verdict}")
+    if outcome.release:
+        click.echo(f"  release  {outcome.release['sha']} ({outcome.release['ref']})")
     if outcome.commit:
         click.echo(f"  commit   {outcome.commit}")
     for key in ("test", "live"):
@@ -237,22 +239,24 @@ def _print_outcome_text(outcome: Outcome) -> None:
 
 @main.command("test")
 @click.argument("app")
-@click.argument("revision")
+@click.argument("ref")
 @deploy_options
 @click.option("--wait", default=0.0, help="Seconds to wait for the app's lock.")
 @user_errors
 def test_command(
     app: str,
-    revision: str,
+    ref: str,
     catalog_path: Path,
     repo: Path,
     workdir: Path | None,
     as_json: bool,
     wait: float,
 ) -> None:
-    """QA: put release REVISION of APP on its test domain."""
+    """QA: put release REF of APP on its test domain.
+
+    REF is a full or short commit id, a branch or a tag of the app's source."""
     with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
-        outcome = deployer.test(app, revision)
+        outcome = deployer.test(app, ref)
     _print_outcome(outcome, as_json)
 
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import git
 
-from generator import __version__, http, names, routes
+from generator import __version__, http, releases, routes
 from generator import repo as control
 from generator.catalog import App, Catalog
 from generator.commands.render import render_catalog
@@ -79,6 +79,7 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
     slots: dict[str, Any] = field(default_factory=dict)
     replaced: list[str] = field(default_factory=list)  # hand edits the commit replaced
+    release: dict[str, str] = field(default_factory=dict)  # test: the sha and the ref asked for
 
     def fail(self, step: str, message: str) -> Outcome:
         self.ok, self.step, self.message = False, step, message
@@ -98,6 +99,7 @@ class Outcome:
             "checks": [c.to_json() for c in self.checks],
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
             "replaced": list(self.replaced),
+            "release": dict(self.release),
         }
 
 
@@ -122,15 +124,16 @@ class Deployer:
 
     # -- workflows ---------------------------------------------------------
 
-    def test(self, app_name: str, revision: str) -> Outcome:
+    def test(self, app_name: str, ref: str) -> Outcome:
         app = self.app(app_name)
-        revision = resolve_revision(app, revision)
-        outcome = Outcome("test", app_name)
-        with self._locked(app_name, f"jailgen test {app_name} {revision[:12]}"):
+        release = releases.resolve(app, ref)
+        revision = release.sha
+        outcome = Outcome("test", app_name, release={"sha": revision, "ref": release.ref})
+        with self._locked(app_name, f"jailgen test {app_name} {release.describe()}"):
             change = self._with_cleanup(
                 lambda s: with_test_release(s, self.catalog, app_name, revision), app
             )
-            subject = f"{app_name}: test release {revision[:12]}"
+            subject = f"{app_name}: test release {release.describe()}"
             if not self._apply(outcome, app, change, subject):
                 return outcome
             self._verify(outcome, app)
@@ -383,24 +386,3 @@ class Deployer:
         outcome.ok = False
         outcome.reports = saved[2] + outcome.reports
 
-
-def resolve_revision(app: App, revision: str) -> str:
-    """A full commit id. When the app's source is a repository on this machine, a
-    short id is resolved in it and any id is checked to be one of its commits, so a
-    typo fails here, before anything is committed."""
-    revision = revision.strip().lower()
-    is_full = bool(names.SHA.match(revision))
-    if not is_full and not (
-        4 <= len(revision) < 40 and all(c in "0123456789abcdef" for c in revision)
-    ):
-        raise JailgenError(f"{revision!r} is not a git commit id (expected hex digits)")
-    source = Path(app.source.removeprefix("file://"))
-    if not (source.is_absolute() and source.exists()):
-        if is_full:
-            return revision  # a remote source: the host's git checks it
-        raise JailgenError(f"{app.name}: give the full 40-hex commit id ({app.source} is remote)")
-    try:
-        full: str = git.Repo(source).git.rev_parse("--verify", "--quiet", f"{revision}^{{commit}}")
-    except (git.GitCommandError, git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:
-        raise JailgenError(f"{app.name}: {revision} is not a commit of {app.source}") from exc
-    return full.strip()
