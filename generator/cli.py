@@ -278,13 +278,26 @@ def promote(
 @click.argument("app")
 @deploy_options
 @click.option("--wait", default=0.0, help="Seconds to wait for the app's lock.")
+@click.option(
+    "--to",
+    "to",
+    metavar="RELEASE",
+    help="A retained release: its jail name, (short) commit id, branch or tag.",
+)
 @user_errors
 def rollback(
-    app: str, catalog_path: Path, repo: Path, workdir: Path | None, as_json: bool, wait: float
+    app: str,
+    catalog_path: Path,
+    repo: Path,
+    workdir: Path | None,
+    as_json: bool,
+    wait: float,
+    to: str | None,
 ) -> None:
-    """Move live back to the newest previous jail, once it is found healthy."""
+    """Move live back to the newest previous jail (or --to any retained one),
+    once it is found healthy."""
     with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
-        outcome = deployer.rollback(app)
+        outcome = deployer.rollback(app, to)
     _print_outcome(outcome, as_json)
 
 

@@ -161,20 +161,31 @@ class Deployer:
                 refusal=f"refusing to promote {slots.test}: its test route is not healthy",
             )
 
-    def rollback(self, app_name: str) -> Outcome:
+    def rollback(self, app_name: str, to: str | None = None) -> Outcome:
+        """Live back to the newest previous jail it was not rolled back from, or
+        to the retained release `to` (a jail name, commit id or ref)."""
         app = self.app(app_name)
         outcome = Outcome("rollback", app_name)
-        with self._locked(app_name, f"jailgen rollback {app_name}"):
+        command = f"jailgen rollback {app_name}" + (f" --to {to}" if to else "")
+        with self._locked(app_name, command):
             state, _ = read_state(self.repo, self.catalog.site.module)
             slots = state.slots_of(app_name)
             target = slots.rollback_target if slots is not None else None
+            if slots is not None and to is not None:
+                try:
+                    target = releases.retained_target(app, state, slots, to)
+                except releases.NotRetained as exc:
+                    return outcome.fail("precheck", str(exc))
             if slots is None or target is None:
                 return outcome.fail("precheck", no_rollback_target(app_name, slots))
             outcome.checks += self._probe_jails(state, app, target)
+            chosen = target
             return self._switch(
                 outcome,
                 app,
-                lambda s: rolled_back(self._unmoved(s, app_name, slots), self.catalog, app_name),
+                lambda s: rolled_back(
+                    self._unmoved(s, app_name, slots), self.catalog, app_name, chosen
+                ),
                 f"{app_name}: roll back live to {target}",
                 refusal=f"refusing to roll back to {target}: it is not healthy",
             )
@@ -385,4 +396,3 @@ class Deployer:
         outcome.step, outcome.message = saved[0], saved[1]
         outcome.ok = False
         outcome.reports = saved[2] + outcome.reports
-

@@ -19,6 +19,7 @@ from pathlib import Path
 from generator import names
 from generator.catalog import App
 from generator.errors import JailgenError
+from generator.state import DeploymentState, Slots
 
 # What a ref given on the command line may look like: git's own rules for ref
 # names, narrowed so that it can never be read as an option or a revision range.
@@ -191,3 +192,52 @@ def _remote(app: App, ref: str) -> tuple[dict[str, str], list[str]]:
     elif HEX.match(ref):
         commits = sorted({sha for sha in refs.values() if sha.startswith(ref.lower())})
     return refs, commits
+
+
+class NotRetained(JailgenError):
+    """A rollback target that is not a retained, running previous jail."""
+
+    exit_code = 1
+
+
+def retained_target(app: App, state: DeploymentState, slots: Slots, to: str) -> str:
+    """The previous jail `rollback --to` names: a jail name, a (short) commit id
+    of one, or a ref of the source that resolves to one. Only retained jails
+    that run on every host of the app qualify."""
+    running = [
+        name
+        for name in slots.previous
+        if all(
+            name in state.hosts[h].jails and state.hosts[h].jails[name].ensure == "running"
+            for h in app.hosts
+            if h in state.hosts
+        )
+    ]
+    if to in running:
+        return to
+    hits: list[str] = []
+    if names.JAIL_NAME.match(to):
+        wanted = None
+    elif HEX.match(to):
+        wanted = to.lower()
+        hits = [n for n in running if (state.revision_of(n) or "").startswith(wanted)]
+    else:
+        wanted = resolve(app, to).sha
+        hits = [n for n in running if state.revision_of(n) == wanted]
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        raise NotRetained(
+            f"{app.name}: {to} names more than one retained release ({', '.join(hits)}); "
+            "give a longer commit id"
+        )
+    live = (state.revision_of(slots.live) or "") if slots.live else ""
+    if to == slots.live or (wanted and live.startswith(wanted)):
+        raise NotRetained(f"{app.name}: {to} is live already ({slots.live})")
+    listed = ", ".join(
+        n + (" (rolled back from)" if n in slots.rolled_back else "") for n in running
+    )
+    raise NotRetained(
+        f"{app.name}: {to} is not a retained release that is running; "
+        + (f"retained and running: {listed}" if running else "none is retained")
+    )
