@@ -74,6 +74,10 @@ class App:
     release: str | None = None
     # run once per release in its checkout, before the service starts
     build: tuple[tuple[str, ...], ...] = ()
+    # run once per promotion in the jail under test, on the canary host
+    release_command: tuple[str, ...] = ()
+    # run on the jailgen machine after a verified promotion
+    after_promote: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -666,7 +670,15 @@ def _read_hosts(r: _Reader, node: yaml.Node, site: Site | None) -> dict[str, Hos
 
 
 APP_REQUIRED = ("hosts", "domains", "test_domain", "source", "run")
-APP_OPTIONAL = ("health", "packages", "jail", "release", "build")
+APP_OPTIONAL = (
+    "health",
+    "packages",
+    "jail",
+    "release",
+    "build",
+    "release_command",
+    "after_promote",
+)
 
 
 def _read_app(
@@ -715,6 +727,10 @@ def _read_app(
     jail_params = get("jail", lambda n, p: _read_jail_params(r, n, p))
     run = get("run", lambda n, p: _read_run(r, n, p))
     build = get("build", lambda n, p: r.sequence(n, p, lambda c, q: _read_argv(r, c, q)))
+    release_command = get("release_command", lambda n, p: _read_argv(r, n, p))
+    after_promote = get(
+        "after_promote", lambda n, p: r.sequence(n, p, lambda c, q: _read_argv(r, c, q))
+    )
     if hosts is not None:
         for i, host in enumerate(hosts):
             if host in hosts[:i]:
@@ -742,6 +758,8 @@ def _read_app(
         jail_params=jail_params or (),
         release=release,
         build=tuple(build or ()),
+        release_command=tuple(release_command or ()),
+        after_promote=tuple(after_promote or ()),
     )
 
 

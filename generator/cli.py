@@ -226,6 +226,12 @@ def _print_outcome_text(outcome: Outcome) -> None:
         click.echo(f"  previous {', '.join(outcome.slots['previous'])}")
     for replaced in outcome.replaced:
         click.echo(f"  replaced {replaced}")
+    if outcome.release_command is not None:
+        click.echo(f"  release command {outcome.release_command.describe()}")
+    for hook in outcome.hooks:
+        click.echo(f"  hook     {hook.describe()}")
+        if not hook.ok:
+            click.echo("           " + hook.tail().replace("\n", "\n           "))
     for report in outcome.reports:
         click.echo(f"  puppet   {report.host}: {report.summary()}")
     for check in outcome.checks:

@@ -18,13 +18,14 @@ from typing import Any, Protocol
 
 import git
 
-from generator import __version__, http, releases, routes
+from generator import __version__, http, release_command, releases, routes
 from generator import repo as control
 from generator.catalog import App, Catalog
 from generator.commands.render import render_catalog
 from generator.errors import CatalogError, JailgenError
 from generator.lock import app_lock
 from generator.puppet.report import RunReport
+from generator.release_command import CommandResult
 from generator.render.replaced import TRAILER
 from generator.shared_lock import shared_lock
 from generator.state import (
@@ -80,6 +81,8 @@ class Outcome:
     slots: dict[str, Any] = field(default_factory=dict)
     replaced: list[str] = field(default_factory=list)  # hand edits the commit replaced
     release: dict[str, str] = field(default_factory=dict)  # test: the sha and the ref asked for
+    release_command: CommandResult | None = None  # promote: on the canary host
+    hooks: list[CommandResult] = field(default_factory=list)  # after_promote
 
     def fail(self, step: str, message: str) -> Outcome:
         self.ok, self.step, self.message = False, step, message
@@ -100,6 +103,8 @@ class Outcome:
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
             "replaced": list(self.replaced),
             "release": dict(self.release),
+            "release_command": self.release_command.to_json() if self.release_command else None,
+            "hooks": [h.to_json() for h in self.hooks],
         }
 
 
@@ -153,13 +158,41 @@ class Deployer:
             for host in app.hosts:
                 outcome.checks += self._check_routes(state, host, [app_name], "test")
             outcome.timings["precheck"] = time.monotonic() - started
-            return self._switch(
+            healthy = all(c.ok for c in outcome.checks)
+            if healthy and app.release_command and not self._release_phase(outcome, app, state):
+                return outcome
+            self._switch(
                 outcome,
                 app,
                 lambda s: promoted(self._unmoved(s, app_name, slots), self.catalog, app_name),
                 f"{app_name}: promote {slots.test} to live",
                 refusal=f"refusing to promote {slots.test}: its test route is not healthy",
             )
+            if outcome.ok and app.after_promote:
+                revision = state.revision_of(slots.test) or ""
+                outcome.hooks = release_command.run_hooks(app, revision)
+            return outcome
+
+    def _release_phase(self, outcome: Outcome, app: App, state: DeploymentState) -> bool:
+        """The release command in the jail under test on the canary host, after
+        its health check and before anything is committed (see
+        generator.release_command; a rollback does not run it)."""
+        slots = state.slots_of(app.name)
+        host = app.hosts[0]
+        jail = state.hosts[host].jails.get(slots.test) if slots and slots.test else None
+        if jail is None:
+            outcome.fail("release command", f"{host}: no jail under test to run it in")
+            return False
+        result = release_command.run(self.catalog, host, app, jail)
+        outcome.release_command = result
+        outcome.timings["release command"] = result.seconds
+        if not result.ok:
+            outcome.fail(
+                "release command",
+                f"{result.describe()}; nothing was switched, live is unchanged; its output:\n"
+                + result.tail(),
+            )
+        return result.ok
 
     def rollback(self, app_name: str, to: str | None = None) -> Outcome:
         """Live back to the newest previous jail it was not rolled back from, or
