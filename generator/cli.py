@@ -16,7 +16,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from generator import __version__
+from generator import __version__, history
 from generator import repo as control
 from generator.catalog import Catalog, load_catalog
 from generator.commands import render as render_cmd
@@ -215,8 +215,9 @@ def _print_outcome(outcome: Outcome, as_json: bool) -> None:
 def _print_outcome_text(outcome: Outcome) -> None:
     verdict = "ok" if outcome.ok else f"FAILED at {outcome.step}"
     click.echo(f"{outcome.action} {outcome.app}: {verdict}")
-    if outcome.release:
-        click.echo(f"  release  {outcome.release['sha']} ({outcome.release['ref']})")
+    if outcome.release.get("sha"):
+        ref = outcome.release.get("ref")
+        click.echo(f"  release  {outcome.release['sha']}" + (f" ({ref})" if ref else ""))
     if outcome.commit:
         click.echo(f"  commit   {outcome.commit}")
     for key in ("test", "live"):
@@ -329,6 +330,21 @@ def status_command(
         _print_status(rows)
     if not all(r.ok for r in rows):
         sys.exit(1)
+
+
+@main.command("history")
+@click.argument("app", required=False)
+@_repo_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@user_errors
+def history_command(app: str | None, repo: Path, as_json: bool) -> None:
+    """Every test, promotion and rollback (of APP), newest first, with its evidence."""
+    entries = history.read(repo, app)
+    if as_json:
+        click.echo(json.dumps(history.as_json(entries), indent=2, sort_keys=True))
+        return
+    for line in history.lines(entries):
+        click.echo(line)
 
 
 @main.group()

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import git
 
-from generator import __version__, http, release_command, releases, routes
+from generator import __version__, history, http, release_command, releases, routes
 from generator import repo as control
 from generator.catalog import App, Catalog
 from generator.commands.render import render_catalog
@@ -83,6 +83,7 @@ class Outcome:
     release: dict[str, str] = field(default_factory=dict)  # test: the sha and the ref asked for
     release_command: CommandResult | None = None  # promote: on the canary host
     hooks: list[CommandResult] = field(default_factory=list)  # after_promote
+    history: str = ""  # whether the evidence was recorded (generator.history)
 
     def fail(self, step: str, message: str) -> Outcome:
         self.ok, self.step, self.message = False, step, message
@@ -105,6 +106,7 @@ class Outcome:
             "release": dict(self.release),
             "release_command": self.release_command.to_json() if self.release_command else None,
             "hooks": [h.to_json() for h in self.hooks],
+            "history": self.history,
         }
 
 
@@ -139,9 +141,9 @@ class Deployer:
                 lambda s: with_test_release(s, self.catalog, app_name, revision), app
             )
             subject = f"{app_name}: test release {release.describe()}"
-            if not self._apply(outcome, app, change, subject):
-                return outcome
-            self._verify(outcome, app)
+            if self._apply(outcome, app, change, subject):
+                self._verify(outcome, app)
+            self._record(outcome)
         return outcome
 
     def promote(self, app_name: str) -> Outcome:
@@ -154,6 +156,7 @@ class Deployer:
                 return outcome.fail("precheck", f"{app_name} has no release under test")
             if slots.test == slots.live:
                 return outcome.fail("precheck", f"{app_name}: {slots.test} is already live")
+            outcome.release = {"sha": state.revision_of(slots.test) or "", "ref": ""}
             started = time.monotonic()
             for host in app.hosts:
                 outcome.checks += self._check_routes(state, host, [app_name], "test")
@@ -168,9 +171,9 @@ class Deployer:
                 f"{app_name}: promote {slots.test} to live",
                 refusal=f"refusing to promote {slots.test}: its test route is not healthy",
             )
+            self._record(outcome)
             if outcome.ok and app.after_promote:
-                revision = state.revision_of(slots.test) or ""
-                outcome.hooks = release_command.run_hooks(app, revision)
+                outcome.hooks = release_command.run_hooks(app, outcome.release["sha"])
             return outcome
 
     def _release_phase(self, outcome: Outcome, app: App, state: DeploymentState) -> bool:
@@ -212,8 +215,9 @@ class Deployer:
             if slots is None or target is None:
                 return outcome.fail("precheck", no_rollback_target(app_name, slots))
             outcome.checks += self._probe_jails(state, app, target)
+            outcome.release = {"sha": state.revision_of(target) or "", "ref": ""}
             chosen = target
-            return self._switch(
+            self._switch(
                 outcome,
                 app,
                 lambda s: rolled_back(
@@ -222,8 +226,14 @@ class Deployer:
                 f"{app_name}: roll back live to {target}",
                 refusal=f"refusing to roll back to {target}: it is not healthy",
             )
+            self._record(outcome)
+            return outcome
 
     # -- steps -------------------------------------------------------------
+
+    def _record(self, outcome: Outcome) -> None:
+        """The evidence, as a git note on the commit (while the lock is held)."""
+        outcome.history = history.record(self.repo, outcome, self.push)
 
     def _unmoved(self, state: DeploymentState, app: str, seen: Slots) -> DeploymentState:
         """The precondition of a switch: the app's slots are still those the health
