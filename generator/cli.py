@@ -425,9 +425,13 @@ def demo(base: Path, stop_only: bool) -> None:
             click.echo(f"stopped {process.what} (pid {process.pid})")
         click.echo("nothing was running" if not stopped else "demo stopped")
         return
-    catalog, outcomes = demo_flow.run(base, click.echo)
-    for outcome in outcomes:
-        _print_outcome_text(outcome)
+
+    def show_history(paths: demo_flow.DemoPaths) -> None:
+        click.echo(f"\n$ jailgen history {demo_flow.DEMO_APP} -r {paths.control}")
+        for line in history.lines(history.read(paths.control, demo_flow.DEMO_APP)):
+            click.echo(line)
+
+    catalog, outcomes = demo_flow.run(base, click.echo, _print_outcome_text, show_history)
     if not all(o.ok for o in outcomes):
         sys.exit(1)
     click.echo("\nTry it:")
