@@ -240,6 +240,8 @@ def _print_outcome_text(outcome: Outcome) -> None:
         click.echo(f"  {mark}     {check.host}: {check.what}: {check.detail}")
     if outcome.reverted_by:
         click.echo(f"  reverted by {outcome.reverted_by}: live serves what it served before")
+    if outcome.history:
+        click.echo(f"  history  {outcome.history}")
     if not outcome.ok:
         click.echo(f"jailgen: {outcome.action} failed: {outcome.message}", err=True)
 
