@@ -72,6 +72,12 @@ class App:
     packages: tuple[str, ...] = ()
     jail_params: tuple[tuple[str, bool | int | str], ...] = ()
     release: str | None = None
+    # run once per release in its checkout, before the service starts
+    build: tuple[tuple[str, ...], ...] = ()
+    # run once per promotion in the jail under test, on the canary host
+    release_command: tuple[str, ...] = ()
+    # run on the jailgen machine after a verified promotion
+    after_promote: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -664,7 +670,15 @@ def _read_hosts(r: _Reader, node: yaml.Node, site: Site | None) -> dict[str, Hos
 
 
 APP_REQUIRED = ("hosts", "domains", "test_domain", "source", "run")
-APP_OPTIONAL = ("health", "packages", "jail", "release")
+APP_OPTIONAL = (
+    "health",
+    "packages",
+    "jail",
+    "release",
+    "build",
+    "release_command",
+    "after_promote",
+)
 
 
 def _read_app(
@@ -712,6 +726,11 @@ def _read_app(
     )
     jail_params = get("jail", lambda n, p: _read_jail_params(r, n, p))
     run = get("run", lambda n, p: _read_run(r, n, p))
+    build = get("build", lambda n, p: r.sequence(n, p, lambda c, q: _read_argv(r, c, q)))
+    release_command = get("release_command", lambda n, p: _read_argv(r, n, p))
+    after_promote = get(
+        "after_promote", lambda n, p: r.sequence(n, p, lambda c, q: _read_argv(r, c, q))
+    )
     if hosts is not None:
         for i, host in enumerate(hosts):
             if host in hosts[:i]:
@@ -738,7 +757,20 @@ def _read_app(
         packages=tuple(packages or ()),
         jail_params=jail_params or (),
         release=release,
+        build=tuple(build or ()),
+        release_command=tuple(release_command or ()),
+        after_promote=tuple(after_promote or ()),
     )
+
+
+def _read_argv(r: _Reader, node: yaml.Node, path: str) -> tuple[str, ...] | None:
+    """One argument vector: a non-empty list of arguments (never a shell string)."""
+    arg_check = pattern(names.ARG, "a command argument of A-Z a-z 0-9 _ . / : = @ % + , -")
+    argv = r.sequence(node, path, lambda c, q: r.string(c, q, arg_check))
+    if argv is not None and not argv:
+        r.error(node, path, "is empty (expected the program and its arguments)")
+        return None
+    return tuple(argv) if argv is not None else None
 
 
 def _domain_reader(r: _Reader) -> Callable[[yaml.Node, str], str | None]:

@@ -275,18 +275,27 @@ def promoted(state: DeploymentState, catalog: Catalog, app: str) -> DeploymentSt
     return _edit_slots(state, catalog.apps[app].hosts, app, new)
 
 
-def rolled_back(state: DeploymentState, catalog: Catalog, app: str) -> DeploymentState:
+def rolled_back(
+    state: DeploymentState, catalog: Catalog, app: str, to: str | None = None
+) -> DeploymentState:
     """Live moves back to the rollback target (the newest previous jail live was
-    not rolled back from); the former live becomes the newest previous, marked as
-    rolled back from, so the next rollback goes further back."""
+    not rolled back from), or to the previous jail `to`; the former live becomes
+    the newest previous, marked as rolled back from, so the next rollback goes
+    further back. Rolling back `to` an older jail rolls back from the newer ones
+    it passes over too: they are marked as well."""
     slots = state.slots_of(app)
     target = slots.rollback_target if slots is not None else None
+    if slots is not None and to is not None:
+        if to not in slots.previous:
+            raise JailgenError(f"{app}: {to} is not a retained previous jail")
+        target = to
     if slots is None or target is None:
         raise JailgenError(no_rollback_target(app, slots))
     rest = tuple(n for n in slots.previous if n != target)
     previous = tuple(n for n in (slots.live, *rest) if n)
-    marked = tuple(n for n in (slots.live, *slots.rolled_back) if n and n in previous)
-    new = Slots(slots.test, target, previous, tuple(dict.fromkeys(marked)))
+    passed_over = slots.previous[: slots.previous.index(target)]
+    marks = {slots.live, *passed_over, *slots.rolled_back}
+    new = Slots(slots.test, target, previous, tuple(n for n in previous if n in marks))
     return _edit_slots(state, catalog.apps[app].hosts, app, new)
 
 

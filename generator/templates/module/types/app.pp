@@ -2,7 +2,8 @@
 #
 # `test` and `live` name the jails whose releases the test domain and the live
 # domains serve; `previous` lists retained former live jails, newest first, and
-# `rolled_back` those of them that live was rolled back from.
+# `rolled_back` those of them that live was rolled back from. `build` lists the
+# argument vectors run once per release in its checkout (see `jail_build`).
 type {{ module|capitalize }}::App = Struct[{
   domains               => Array[{{ module|capitalize }}::Domain],
   Optional[test_domain] => {{ module|capitalize }}::Domain,
@@ -16,6 +17,7 @@ type {{ module|capitalize }}::App = Struct[{
   Optional[health]      => Pattern[/\A\/[[:graph:]]*\z/],
   Optional[packages]    => Array[Pattern[/\A[A-Za-z0-9][A-Za-z0-9_.+@\/-]*\z/]],
   Optional[jail_params] => {{ module|capitalize }}::Jailparams,
+  Optional[build]       => Array[Array[Pattern[/\A[^\x00-\x1f]+\z/], 1]],
   Optional[test]        => Optional[{{ module|capitalize }}::Jailname],
   Optional[live]        => Optional[{{ module|capitalize }}::Jailname],
   Optional[previous]    => Optional[Array[{{ module|capitalize }}::Jailname]],

@@ -138,6 +138,7 @@ class jails (
         command     => $app['command'],
         environment => $app['environment'].lest || { {} },
         packages    => $app['packages'].lest || { [] },
+        build       => $app['build'].lest || { [] },
         require     => [Jail[$name]] + $release_tools,
         before      => Class['jails::nginx'],
       }

@@ -2,7 +2,8 @@
 #
 # `test` and `live` name the jails whose releases the test domain and the live
 # domains serve; `previous` lists retained former live jails, newest first, and
-# `rolled_back` those of them that live was rolled back from.
+# `rolled_back` those of them that live was rolled back from. `build` lists the
+# argument vectors run once per release in its checkout (see `jail_build`).
 type Jails::App = Struct[{
   domains               => Array[Jails::Domain],
   Optional[test_domain] => Jails::Domain,
@@ -16,6 +17,7 @@ type Jails::App = Struct[{
   Optional[health]      => Pattern[/\A\/[[:graph:]]*\z/],
   Optional[packages]    => Array[Pattern[/\A[A-Za-z0-9][A-Za-z0-9_.+@\/-]*\z/]],
   Optional[jail_params] => Jails::Jailparams,
+  Optional[build]       => Array[Array[Pattern[/\A[^\x00-\x1f]+\z/], 1]],
   Optional[test]        => Optional[Jails::Jailname],
   Optional[live]        => Optional[Jails::Jailname],
   Optional[previous]    => Optional[Array[Jails::Jailname]],

@@ -214,7 +214,8 @@ describe '{{ module }}' do
   describe 'a release' do
     it 'is put into its jail after the jail exists, and restarts the jail when it changes' do
       is_expected.to contain_exec("#{mod}: check out #{'3f2a9c1e0b1a' + '0' * 28} in shop_3f2a9c1e0b1a")
-        .with_command(['/usr/local/bin/git', '-C', '/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/shop', 'checkout',
+        .with_command(['/usr/local/bin/git', '-c', 'safe.directory=/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/shop',
+                       '-C', '/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/shop', 'checkout',
                        '--quiet', '--detach', '3f2a9c1e0b1a' + '0' * 28])
         .that_notifies('Jail_restart[shop_3f2a9c1e0b1a]')
       is_expected.to contain_file('/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/etc/rc.d/shop')
@@ -230,6 +231,31 @@ describe '{{ module }}' do
         .with_content(/ -u "\$\{shop_runas\}" /)
         .without_content(/\$\{shop_user|^shop_user=/)
     end
+
+    context 'with build commands' do
+      let(:shop) { super().merge('build' => [['/usr/local/bin/python3.11', '-m', 'venv', '.venv'], ['.venv/bin/pip', 'install', '-r', 'requirements.txt']]) }
+      let(:checkout) { "Exec[#{mod}: check out #{'3f2a9c1e0b1a' + '0' * 28} in shop_3f2a9c1e0b1a]" }
+
+      it 'builds after the checkout and the packages, before the service, and restarts the jail when built' do
+        is_expected.to contain_jail_build('shop_3f2a9c1e0b1a')
+          .with_app('shop')
+          .with_revision('3f2a9c1e0b1a' + '0' * 28)
+          .with_path('/usr/local/jails/containers/shop_3f2a9c1e0b1a')
+          .with_directory('/usr/local/shop')
+          .with_commands([['/usr/local/bin/python3.11', '-m', 'venv', '.venv'], ['.venv/bin/pip', 'install', '-r', 'requirements.txt']])
+          .with_environment('ADDRESS' => '172.16.0.2', 'HOST' => '172.16.0.2', 'PORT' => 8080, 'JAILGEN_APP' => 'shop',
+                            'JAILGEN_JAIL' => 'shop_3f2a9c1e0b1a', 'JAILGEN_REVISION' => '3f2a9c1e0b1a' + '0' * 28)
+          .with_user('www')
+          .that_requires(checkout)
+          .that_notifies('Jail_restart[shop_3f2a9c1e0b1a]')
+        is_expected.to contain_file('/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/etc/rc.d/shop')
+          .that_requires('Jail_build[shop_3f2a9c1e0b1a]')
+      end
+    end
+
+    it 'has no build when the app has none' do
+      is_expected.not_to contain_jail_build('shop_3f2a9c1e0b1a')
+    end
   end
 
   describe 'refuses data that could inject' do
@@ -241,6 +267,8 @@ describe '{{ module }}' do
       'a jail parameter value with a quote' => ['apps', ->(d) { d['apps']['shop']['jail_params'] = { 'osrelease' => 'a"b' } }],
       'a jail parameter name with a space' => ['apps', ->(d) { d['apps']['shop']['jail_params'] = { 'allow raw_sockets' => true } }],
       'a command with a newline' => ['apps', ->(d) { d['apps']['shop']['command'] = ["app.py\nrm -rf /"] }],
+      'a build command with a newline' => ['apps', ->(d) { d['apps']['shop']['build'] = [["pip\nrm -rf /"]] }],
+      'an empty build command' => ['apps', ->(d) { d['apps']['shop']['build'] = [[]] }],
       'an environment name with a space' => ['apps', ->(d) { d['apps']['shop']['environment'] = { 'A B' => 'x' } }],
       'a source that is an option' => ['apps', ->(d) { d['apps']['shop']['source'] = '--upload-pack=touch /tmp/x' }],
       'a package that is an option' => ['apps', ->(d) { d['apps']['shop']['packages'] = ['-y'] }],
