@@ -7,13 +7,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
-from generator import jail_params, names
+from generator import edge, jail_params, names
 from generator.errors import CatalogError, Problem
 from generator.gcpause import paused_gc
 
@@ -72,6 +72,9 @@ class App:
     packages: tuple[str, ...] = ()
     jail_params: tuple[tuple[str, bool | int | str], ...] = ()
     release: str | None = None
+    # the app's own, else the site's (filled in when the catalog is read)
+    test_access: edge.TestAccess | None = None
+    maintenance: edge.MaintenancePage = field(default_factory=edge.MaintenancePage)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ class Site:
     puppet_mode: str = "local"
     puppet_environment: str = "production"
     puppet_agents: PuppetAgents | None = None
+    test_access: edge.TestAccess | None = None
+    maintenance: edge.MaintenancePage = field(default_factory=edge.MaintenancePage)
 
 
 @dataclass(frozen=True)
@@ -341,6 +346,13 @@ def _read_catalog(r: _Reader, root: yaml.Node, file: str) -> Catalog | None:
                 apps[name] = app
     if site is None or hosts is None:
         return None
+    for name, app in apps.items():
+        own = app_nodes[name]
+        apps[name] = replace(
+            app,
+            test_access=app.test_access if "test_access" in own else site.test_access,
+            maintenance=app.maintenance if "maintenance" in own else site.maintenance,
+        )
     _cross_check(r, site, hosts, apps, app_nodes, top)
     return Catalog(path=file, site=site, hosts=hosts, apps=apps)
 
@@ -363,6 +375,8 @@ def _read_site(r: _Reader, node: yaml.Node) -> Site | None:
             "nginx",
             "retention",
             "puppet",
+            "test_access",
+            "maintenance",
         ),
     )
     values: dict[str, Any] = {}
@@ -411,6 +425,10 @@ def _read_site(r: _Reader, node: yaml.Node) -> Site | None:
         for key, attr in keys.items():
             if key in sub:
                 take(attr, _read_site_value(r, attr, sub[key][1], f"site.{section}.{key}"))
+    if "test_access" in entries:
+        take("test_access", edge.read_test_access(r, entries["test_access"][1], "site.test_access"))
+    if "maintenance" in entries:
+        take("maintenance", edge.read_maintenance(r, entries["maintenance"][1], "site.maintenance"))
     if "pools" in entries:
         pools = _read_pools(r, entries["pools"][1])
         take("pools", pools)
@@ -664,7 +682,7 @@ def _read_hosts(r: _Reader, node: yaml.Node, site: Site | None) -> dict[str, Hos
 
 
 APP_REQUIRED = ("hosts", "domains", "test_domain", "source", "run")
-APP_OPTIONAL = ("health", "packages", "jail", "release")
+APP_OPTIONAL = ("health", "packages", "jail", "release", "test_access", "maintenance")
 
 
 def _read_app(
@@ -712,6 +730,8 @@ def _read_app(
     )
     jail_params = get("jail", lambda n, p: _read_jail_params(r, n, p))
     run = get("run", lambda n, p: _read_run(r, n, p))
+    test_access = get("test_access", lambda n, p: edge.read_test_access(r, n, p))
+    maintenance = get("maintenance", lambda n, p: edge.read_maintenance(r, n, p))
     if hosts is not None:
         for i, host in enumerate(hosts):
             if host in hosts[:i]:
@@ -738,6 +758,8 @@ def _read_app(
         packages=tuple(packages or ()),
         jail_params=jail_params or (),
         release=release,
+        test_access=test_access,
+        maintenance=maintenance or edge.MaintenancePage(),
     )
 
 

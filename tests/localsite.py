@@ -46,6 +46,9 @@ class LocalSite:
     others: tuple[str, ...] = ()
     shas: list[str] = field(default_factory=list)
     port: int = 0
+    # more catalog text: indented site keys, and keys of the app hello
+    site_keys: str = ""
+    hello_keys: str = ""
 
     @property
     def root(self) -> Path:
@@ -78,7 +81,7 @@ site:
     linux: {{interface: lo, network: {NETWORK}}}
   nginx: {{listen: 127.0.0.1, port: {self.port}}}
   retention: {self.retention}
-hosts:
+{self.site_keys}hosts:
   {HOST}: {{os: linux, jails_dir: {self.jails_dir}}}
 apps:
   hello:
@@ -89,7 +92,7 @@ apps:
     run:
       command: [python3, app.py]
       port: 8000
-"""
+{self.hello_keys}"""
             + "".join(self._other_app(name) for name in self.others)
         )
         repo.init(self.control)

@@ -37,6 +37,8 @@ def _app_data(app: App, slots: Slots) -> dict[str, Any]:
         "packages": list(app.packages),
         "jail_params": dict(app.jail_params),
     }
+    if app.test_access is not None:
+        data["test_access"] = app.test_access.to_hiera()
     # an empty slot is left out rather than written as null
     if slots.test:
         data["test"] = slots.test

@@ -34,6 +34,10 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[
         base = tmp_path_factory.mktemp(certname)
         with hermetic(base):
             site = FreeBSDSite(base, certname).create(FIXTURE_CATALOG.read_text())
+            # shop's test_access names a password file, which the host must have
+            password_file = site.file("/usr/local/etc/nginx/shop-qa.htpasswd")
+            password_file.parent.mkdir(parents=True, exist_ok=True)
+            password_file.write_text("qa:{PLAIN}qa\n")
             found[certname] = (site, site.apply(PROFILE))
     yield found
 

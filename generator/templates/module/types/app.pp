@@ -2,7 +2,8 @@
 #
 # `test` and `live` name the jails whose releases the test domain and the live
 # domains serve; `previous` lists retained former live jails, newest first, and
-# `rolled_back` those of them that live was rolled back from.
+# `rolled_back` those of them that live was rolled back from. `test_access`
+# restricts the test domain to client networks and/or an htpasswd file.
 type {{ module|capitalize }}::App = Struct[{
   domains               => Array[{{ module|capitalize }}::Domain],
   Optional[test_domain] => {{ module|capitalize }}::Domain,
@@ -20,4 +21,8 @@ type {{ module|capitalize }}::App = Struct[{
   Optional[live]        => Optional[{{ module|capitalize }}::Jailname],
   Optional[previous]    => Optional[Array[{{ module|capitalize }}::Jailname]],
   Optional[rolled_back] => Array[{{ module|capitalize }}::Jailname],
+  Optional[test_access] => Struct[{
+    networks           => Array[{{ module|capitalize }}::Ipv4network],
+    Optional[htpasswd] => {{ module|capitalize }}::Path,
+  }],
 }]

@@ -93,6 +93,7 @@ class jails::nginx (
         'upstream'     => "${name}_${slot}",
         'service'      => $service.then |String $address| { "${address}:${app['port']}" },
         'backend'      => $backend,
+        'access'       => $slot ? { 'test' => $app['test_access'], default => undef },
       }
       $route
     }
@@ -114,6 +115,18 @@ class jails::nginx (
     routes   => $routes,
   }
   contain jails::nat
+
+  # Files NGINX reads at request time that `nginx -t` does not check: a
+  # missing one fails the run, naming it, and the configuration that needs it
+  # is not written, so NGINX keeps serving with the one it has.
+  $needed_files = $routes.map |Hash $route| { $route.dig('access', 'htpasswd') }.filter |$file| { $file =~ String }.unique.sort
+  $needed_files.each |String $file| {
+    exec { "${module_name}: ${file} must exist on the host":
+      command => ['/bin/test', '-r', $file],
+      unless  => [['/bin/test', '-r', $file]],
+      before  => File[$config],
+    }
+  }
 
   $content = epp("${module_name}/nginx.conf.epp", {
     'keepalive_min' => $keepalive_min,

@@ -2,7 +2,8 @@
 #
 # `test` and `live` name the jails whose releases the test domain and the live
 # domains serve; `previous` lists retained former live jails, newest first, and
-# `rolled_back` those of them that live was rolled back from.
+# `rolled_back` those of them that live was rolled back from. `test_access`
+# restricts the test domain to client networks and/or an htpasswd file.
 type Jails::App = Struct[{
   domains               => Array[Jails::Domain],
   Optional[test_domain] => Jails::Domain,
@@ -20,4 +21,8 @@ type Jails::App = Struct[{
   Optional[live]        => Optional[Jails::Jailname],
   Optional[previous]    => Optional[Array[Jails::Jailname]],
   Optional[rolled_back] => Array[Jails::Jailname],
+  Optional[test_access] => Struct[{
+    networks           => Array[Jails::Ipv4network],
+    Optional[htpasswd] => Jails::Path,
+  }],
 }]

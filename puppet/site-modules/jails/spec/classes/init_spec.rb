@@ -84,7 +84,8 @@ describe 'jails' do
       expect(nginx_conf).to include("server_name shop.example.com www.shop.example.com;\n\n" \
                                     "        # Nothing answers on the service address while the slot is empty.\n" \
                                     "        location / {\n            proxy_pass http://shop_live;\n")
-      expect(nginx_conf).to include("server_name shop.test.example.com;\n\n" \
+      expect(nginx_conf).to include("server_name shop.test.example.com;\n" \
+                                    "        add_header X-Robots-Tag \"noindex, nofollow\" always;\n\n" \
                                     "        # Nothing answers on the service address while the slot is empty.\n" \
                                     "        location / {\n            proxy_pass http://shop_test;\n")
     end
@@ -132,6 +133,33 @@ describe 'jails' do
         expect(nginx_conf).to include("proxy_pass http://shop_live;\n            error_page 502 = @empty;")
         expect(nginx_conf).to include("proxy_pass http://shop_test;\n            error_page 502 = @empty;")
         expect(nginx_conf).to include("location @empty {\n            return 503;")
+      end
+    end
+  end
+
+  describe 'the test domain' do
+    it 'is open to everyone but never indexed, and the live domains are indexed' do
+      expect(nginx_conf).not_to include('deny all;')
+      expect(nginx_conf.scan('X-Robots-Tag').length).to eq(1)
+    end
+
+    context 'with test_access' do
+      let(:shop) { super().merge('test_access' => { 'networks' => ['10.0.0.0/8', '192.0.2.0/24'], 'htpasswd' => '/usr/local/etc/nginx/qa.htpasswd' }) }
+
+      it 'lets in the networks, this host and the password file, and nobody else' do
+        expect(nginx_conf).to include("add_header X-Robots-Tag \"noindex, nofollow\" always;\n\n" \
+                                      "        # QA only: the networks listed, or a password from the htpasswd file.\n" \
+                                      "        # This host's own 127.0.0.1 is allowed for jailgen's route checks.\n" \
+                                      "        satisfy any;\n        allow 127.0.0.1;\n        allow 10.0.0.0/8;\n        allow 192.0.2.0/24;\n" \
+                                      "        deny all;\n        auth_basic \"shop test\";\n" \
+                                      "        auth_basic_user_file /usr/local/etc/nginx/qa.htpasswd;\n")
+        expect(nginx_conf.scan('deny all;').length).to eq(1)
+      end
+
+      it 'fails the run naming a missing password file before the configuration is written' do
+        is_expected.to contain_exec("#{mod}: /usr/local/etc/nginx/qa.htpasswd must exist on the host")
+          .with(command: ['/bin/test', '-r', '/usr/local/etc/nginx/qa.htpasswd'])
+          .that_comes_before('File[/usr/local/etc/nginx/nginx.conf]')
       end
     end
   end
@@ -224,6 +252,8 @@ describe 'jails' do
       'an environment name with a space' => ['apps', ->(d) { d['apps']['shop']['environment'] = { 'A B' => 'x' } }],
       'a source that is an option' => ['apps', ->(d) { d['apps']['shop']['source'] = '--upload-pack=touch /tmp/x' }],
       'a package that is an option' => ['apps', ->(d) { d['apps']['shop']['packages'] = ['-y'] }],
+      'a test network with NGINX syntax' => ['apps', ->(d) { d['apps']['shop']['test_access'] = { 'networks' => ['10.0.0.0/8; allow all'] } }],
+      'an htpasswd path with a space' => ['apps', ->(d) { d['apps']['shop']['test_access'] = { 'networks' => [], 'htpasswd' => '/etc/a b' } }],
       'a revision that is not a commit id' => ['jails', ->(d) { d['jails']['shop_3f2a9c1e0b1a']['revision'] = 'HEAD; id' }],
       'an address that is not IPv4' => ['jails', ->(d) { d['jails']['shop_3f2a9c1e0b1a']['address'] = '172.16.0.2; persist' }],
       'a jail name with a dot' => ['jails', ->(d) { d['jails']['shop.x'] = d['jails'].delete('shop_3f2a9c1e0b1a') }],

@@ -1,0 +1,130 @@
+"""The public edge of an app in the catalog: who may reach its test domain
+(`test_access`) and what its live domains show in maintenance (`maintenance`).
+
+Each has a site default (`site.test_access`, `site.maintenance`) that an app's
+own key replaces as a whole. The values reach NGINX configuration and Puppet
+code, so networks are parsed as CIDR and file paths are checked against a
+strict pattern: nothing can inject a directive.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from generator.catalog import _Reader
+
+# An absolute file path of safe characters, no `.` or `..` component, no
+# trailing slash: it is written into nginx.conf and Puppet code as it is.
+FILE_PATH = re.compile(r"^(?:/(?!\.\.?(?:/|$))[A-Za-z0-9_.+@-]+)+$")
+# A maintenance message: one line of printable text (it is HTML-escaped into the page).
+MESSAGE = re.compile(r"^[^\x00-\x1f\x7f]{1,300}$")
+DEFAULT_MESSAGE = "This site is down for maintenance. Please come back soon."
+DEFAULT_RETRY_AFTER = 600
+
+
+@dataclass(frozen=True)
+class TestAccess:
+    """Who may reach a test domain: clients from `networks`, or with a password
+    from the htpasswd file `htpasswd` on the host; everyone else gets 403 (401
+    when there is a password file)."""
+
+    networks: tuple[str, ...] = ()
+    htpasswd: str | None = None
+
+    def to_hiera(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"networks": list(self.networks)}
+        if self.htpasswd is not None:
+            data["htpasswd"] = self.htpasswd
+        return data
+
+
+@dataclass(frozen=True)
+class MaintenancePage:
+    """What the live domains answer in maintenance: 503, `Retry-After:
+    retry_after` and a page with `message` (unless `jailgen maintenance
+    --message` gives another)."""
+
+    message: str = DEFAULT_MESSAGE
+    retry_after: int = DEFAULT_RETRY_AFTER
+
+
+def check_network(value: str) -> str | None:
+    expected = "an IPv4 network in CIDR form with no host bits set, like 192.0.2.0/24"
+    if "/" not in value:
+        return expected
+    try:
+        ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        return expected
+    return None
+
+
+def check_file_path(value: str) -> str | None:
+    if FILE_PATH.match(value):
+        return None
+    return "an absolute file path of A-Z a-z 0-9 _ . + @ - with no '.' or '..' component"
+
+
+def check_message(value: str) -> str | None:
+    if MESSAGE.match(value):
+        return None
+    return "one line of 1 to 300 printable characters"
+
+
+def read_test_access(r: _Reader, node: yaml.Node, path: str) -> TestAccess | None:
+    entries = r.mapping(node, path)
+    if entries is None:
+        return None
+    before = len(r.problems)
+    r.keys(node, entries, path, required=(), optional=("networks", "htpasswd"))
+    if not entries:
+        r.error(
+            node,
+            path,
+            "is empty (expected networks, htpasswd or both; networks: [0.0.0.0/0] "
+            "opens the test domain to everyone)",
+        )
+    networks: list[str] | None = []
+    if "networks" in entries:
+        networks = r.sequence(entries["networks"][1], f"{path}.networks", _string(r, check_network))
+        if networks is not None and not networks:
+            r.error(
+                entries["networks"][1],
+                f"{path}.networks",
+                "is empty (expected at least one network, or leave the key out)",
+            )
+    htpasswd = None
+    if "htpasswd" in entries:
+        htpasswd = r.string(entries["htpasswd"][1], f"{path}.htpasswd", check_file_path)
+    if len(r.problems) > before or networks is None:
+        return None
+    return TestAccess(tuple(dict.fromkeys(networks)), htpasswd)
+
+
+def read_maintenance(r: _Reader, node: yaml.Node, path: str) -> MaintenancePage | None:
+    entries = r.mapping(node, path)
+    if entries is None:
+        return None
+    before = len(r.problems)
+    r.keys(node, entries, path, required=(), optional=("message", "retry_after"))
+    values: dict[str, Any] = {}
+    if "message" in entries:
+        values["message"] = r.string(entries["message"][1], f"{path}.message", check_message)
+    if "retry_after" in entries:
+        values["retry_after"] = r.integer(
+            entries["retry_after"][1], f"{path}.retry_after", 1, 86400
+        )
+    if len(r.problems) > before:
+        return None
+    return MaintenancePage(**values)
+
+
+def _string(r: _Reader, check: Callable[[str], str | None]) -> Callable[[yaml.Node, str], Any]:
+    return lambda node, path: r.string(node, path, check)
