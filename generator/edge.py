@@ -72,10 +72,11 @@ def check_file_path(value: str) -> str | None:
     return "an absolute file path of A-Z a-z 0-9 _ . + @ - with no '.' or '..' component"
 
 
+MESSAGE_EXPECTED = "one line of 1 to 300 printable characters"
+
+
 def check_message(value: str) -> str | None:
-    if MESSAGE.match(value):
-        return None
-    return "one line of 1 to 300 printable characters"
+    return None if MESSAGE.match(value) else MESSAGE_EXPECTED
 
 
 def read_test_access(r: _Reader, node: yaml.Node, path: str) -> TestAccess | None:

@@ -47,6 +47,11 @@ def _app_data(app: App, slots: Slots) -> dict[str, Any]:
     data["previous"] = list(slots.previous)
     if slots.rolled_back:
         data["rolled_back"] = list(slots.rolled_back)
+    if slots.maintenance is not None:
+        data["maintenance"] = {
+            "message": slots.maintenance,
+            "retry_after": app.maintenance.retry_after,
+        }
     return data
 
 

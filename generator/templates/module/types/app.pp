@@ -3,7 +3,8 @@
 # `test` and `live` name the jails whose releases the test domain and the live
 # domains serve; `previous` lists retained former live jails, newest first, and
 # `rolled_back` those of them that live was rolled back from. `test_access`
-# restricts the test domain to client networks and/or an htpasswd file.
+# restricts the test domain to client networks and/or an htpasswd file;
+# with `maintenance` the live domains answer 503 with its message.
 type {{ module|capitalize }}::App = Struct[{
   domains               => Array[{{ module|capitalize }}::Domain],
   Optional[test_domain] => {{ module|capitalize }}::Domain,
@@ -24,5 +25,9 @@ type {{ module|capitalize }}::App = Struct[{
   Optional[test_access] => Struct[{
     networks           => Array[{{ module|capitalize }}::Ipv4network],
     Optional[htpasswd] => {{ module|capitalize }}::Path,
+  }],
+  Optional[maintenance] => Struct[{
+    message     => Pattern[/\A[^\x00-\x1f\x7f]{1,300}\z/],
+    retry_after => Integer[1, 86400],
   }],
 }]

@@ -86,6 +86,18 @@ class jails::nginx (
         if $running['ensure'] == 'running' { "${running['address']}:${app['port']}" }
       }
       $service = $services.dig($name, $slot)
+      # In maintenance the live domains answer 503 with a page of the message,
+      # HTML-escaped, backslash and dollar included (NGINX strings interpret them).
+      $maintenance = $slot ? {
+        'live'  => $app['maintenance'].then |Hash $on| {
+          $escaped = $on['message'].regsubst('&', '&amp;', 'G').regsubst('<', '&lt;', 'G')
+            .regsubst('>', '&gt;', 'G').regsubst('"', '&quot;', 'G').regsubst("'", '&#39;', 'G')
+            .regsubst(/\\/, '&#92;', 'G').regsubst(/\$/, '&#36;', 'G')
+          $page = { 'message_html' => $escaped, 'retry_after' => $on['retry_after'] }
+          $page
+        },
+        default => undef,
+      }
       $route = {
         'app'          => $name,
         'slot'         => $slot,
@@ -94,6 +106,8 @@ class jails::nginx (
         'service'      => $service.then |String $address| { "${address}:${app['port']}" },
         'backend'      => $backend,
         'access'       => $slot ? { 'test' => $app['test_access'], default => undef },
+        'maintenance'  => $maintenance,
+        'health'       => $app['health'].lest || { '/up' },
       }
       $route
     }

@@ -3,7 +3,8 @@
 # `test` and `live` name the jails whose releases the test domain and the live
 # domains serve; `previous` lists retained former live jails, newest first, and
 # `rolled_back` those of them that live was rolled back from. `test_access`
-# restricts the test domain to client networks and/or an htpasswd file.
+# restricts the test domain to client networks and/or an htpasswd file;
+# with `maintenance` the live domains answer 503 with its message.
 type Jails::App = Struct[{
   domains               => Array[Jails::Domain],
   Optional[test_domain] => Jails::Domain,
@@ -24,5 +25,9 @@ type Jails::App = Struct[{
   Optional[test_access] => Struct[{
     networks           => Array[Jails::Ipv4network],
     Optional[htpasswd] => Jails::Path,
+  }],
+  Optional[maintenance] => Struct[{
+    message     => Pattern[/\A[^\x00-\x1f\x7f]{1,300}\z/],
+    retry_after => Integer[1, 86400],
   }],
 }]

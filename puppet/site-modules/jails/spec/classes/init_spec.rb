@@ -164,6 +164,23 @@ describe 'jails' do
     end
   end
 
+  describe 'maintenance' do
+    let(:shop) { super().merge('maintenance' => { 'message' => %q(Back <soon> & "then" it's $host \\ {x};), 'retry_after' => 300 }) }
+
+    it 'answers 503 with Retry-After and the escaped page on the live domains, and passes the health path' do
+      expect(nginx_conf).to include("        location = /up {\n            proxy_pass http://shop_live;\n            error_page 502 = @empty;\n        }\n")
+      expect(nginx_conf).to include("            add_header Retry-After 300 always;\n")
+      expect(nginx_conf).to include('<p>Back &lt;soon&gt; &amp; &quot;then&quot; it&#39;s &#36;host &#92; {x};</p>')
+      expect(nginx_conf.scan('return 503 \'').length).to eq(1)
+    end
+
+    it 'leaves the test domain alone' do
+      expect(nginx_conf).to include("server_name shop.test.example.com;\n" \
+                                    "        add_header X-Robots-Tag \"noindex, nofollow\" always;\n\n" \
+                                    "        # Nothing answers")
+    end
+  end
+
   describe 'reloading NGINX' do
     it 'validates the new configuration with nginx -t before it is used, and reloads the FreeBSD service' do
       is_expected.to contain_file('/usr/local/etc/nginx/nginx.conf')
@@ -253,6 +270,7 @@ describe 'jails' do
       'a source that is an option' => ['apps', ->(d) { d['apps']['shop']['source'] = '--upload-pack=touch /tmp/x' }],
       'a package that is an option' => ['apps', ->(d) { d['apps']['shop']['packages'] = ['-y'] }],
       'a test network with NGINX syntax' => ['apps', ->(d) { d['apps']['shop']['test_access'] = { 'networks' => ['10.0.0.0/8; allow all'] } }],
+      'a maintenance message with a newline' => ['apps', ->(d) { d['apps']['shop']['maintenance'] = { 'message' => "a\nb", 'retry_after' => 1 } }],
       'an htpasswd path with a space' => ['apps', ->(d) { d['apps']['shop']['test_access'] = { 'networks' => [], 'htpasswd' => '/etc/a b' } }],
       'a revision that is not a commit id' => ['jails', ->(d) { d['jails']['shop_3f2a9c1e0b1a']['revision'] = 'HEAD; id' }],
       'an address that is not IPv4' => ['jails', ->(d) { d['jails']['shop_3f2a9c1e0b1a']['address'] = '172.16.0.2; persist' }],
