@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(git puppet-agent nginx bubblewrap puppet-lint ruby-rspec-puppet wrk nftables)
 # Agent mode's development stack (`jailgen stack up`): Puppet Server with the
 # PuppetDB terminus, PuppetDB on PostgreSQL, r10k, and sshd for the SSH transport.
+# HTTPS: certbot is the ACME client the module runs on Debian hosts; pebble
+# (RFC 8555 test server) is the ACME server the tests start on loopback.
+DEB_PACKAGES+=(certbot pebble)
 DEB_PACKAGES+=(puppetserver puppetdb puppet-terminus-puppetdb postgresql r10k openssh-server openssh-client)
 
 missing=()
