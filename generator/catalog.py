@@ -75,6 +75,7 @@ class App:
     # the app's own, else the site's (filled in when the catalog is read)
     test_access: edge.TestAccess | None = None
     maintenance: edge.MaintenancePage = field(default_factory=edge.MaintenancePage)
+    tls: edge.AppTls | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class Site:
     puppet_agents: PuppetAgents | None = None
     test_access: edge.TestAccess | None = None
     maintenance: edge.MaintenancePage = field(default_factory=edge.MaintenancePage)
+    tls: edge.SiteTls = field(default_factory=edge.SiteTls)
 
 
 @dataclass(frozen=True)
@@ -377,6 +379,7 @@ def _read_site(r: _Reader, node: yaml.Node) -> Site | None:
             "puppet",
             "test_access",
             "maintenance",
+            "tls",
         ),
     )
     values: dict[str, Any] = {}
@@ -429,6 +432,8 @@ def _read_site(r: _Reader, node: yaml.Node) -> Site | None:
         take("test_access", edge.read_test_access(r, entries["test_access"][1], "site.test_access"))
     if "maintenance" in entries:
         take("maintenance", edge.read_maintenance(r, entries["maintenance"][1], "site.maintenance"))
+    if "tls" in entries:
+        take("tls", edge.read_site_tls(r, entries["tls"][1], "site.tls"))
     if "pools" in entries:
         pools = _read_pools(r, entries["pools"][1])
         take("pools", pools)
@@ -682,7 +687,7 @@ def _read_hosts(r: _Reader, node: yaml.Node, site: Site | None) -> dict[str, Hos
 
 
 APP_REQUIRED = ("hosts", "domains", "test_domain", "source", "run")
-APP_OPTIONAL = ("health", "packages", "jail", "release", "test_access", "maintenance")
+APP_OPTIONAL = ("health", "packages", "jail", "release", "test_access", "maintenance", "tls")
 
 
 def _read_app(
@@ -732,6 +737,7 @@ def _read_app(
     run = get("run", lambda n, p: _read_run(r, n, p))
     test_access = get("test_access", lambda n, p: edge.read_test_access(r, n, p))
     maintenance = get("maintenance", lambda n, p: edge.read_maintenance(r, n, p))
+    tls = get("tls", lambda n, p: edge.read_app_tls(r, n, p))
     if hosts is not None:
         for i, host in enumerate(hosts):
             if host in hosts[:i]:
@@ -760,6 +766,7 @@ def _read_app(
         release=release,
         test_access=test_access,
         maintenance=maintenance or edge.MaintenancePage(),
+        tls=tls,
     )
 
 

@@ -1,8 +1,10 @@
 """The public edge of an app in the catalog: who may reach its test domain
-(`test_access`) and what its live domains show in maintenance (`maintenance`).
+(`test_access`), what its live domains show in maintenance (`maintenance`),
+and the certificate its domains are served with over HTTPS (`tls`).
 
-Each has a site default (`site.test_access`, `site.maintenance`) that an app's
-own key replaces as a whole. The values reach NGINX configuration and Puppet
+`test_access` and `maintenance` have a site default (`site.test_access`,
+`site.maintenance`) that an app's own key replaces as a whole; `site.tls` holds
+the HTTPS port and HSTS. The values reach NGINX configuration and Puppet
 code, so networks are parsed as CIDR and file paths are checked against a
 strict pattern: nothing can inject a directive.
 """
@@ -53,6 +55,23 @@ class MaintenancePage:
 
     message: str = DEFAULT_MESSAGE
     retry_after: int = DEFAULT_RETRY_AFTER
+
+
+@dataclass(frozen=True)
+class AppTls:
+    """The certificate (full chain) and key, as files on the app's hosts, that
+    its live domains and test domain are served with over HTTPS."""
+
+    cert: str
+    key: str
+
+
+@dataclass(frozen=True)
+class SiteTls:
+    """HTTPS on every host: the port, and whether to send HSTS."""
+
+    https_port: int = 443
+    hsts: bool = False
 
 
 def check_network(value: str) -> str | None:
@@ -129,3 +148,39 @@ def read_maintenance(r: _Reader, node: yaml.Node, path: str) -> MaintenancePage 
 
 def _string(r: _Reader, check: Callable[[str], str | None]) -> Callable[[yaml.Node, str], Any]:
     return lambda node, path: r.string(node, path, check)
+
+
+def read_app_tls(r: _Reader, node: yaml.Node, path: str) -> AppTls | None:
+    entries = r.mapping(node, path)
+    if entries is None:
+        return None
+    before = len(r.problems)
+    r.keys(node, entries, path, required=("cert", "key"))
+    values = {
+        key: r.string(entries[key][1], f"{path}.{key}", check_file_path)
+        for key in ("cert", "key")
+        if key in entries
+    }
+    if len(r.problems) > before:
+        return None
+    return AppTls(**values)  # type: ignore[arg-type]
+
+
+def read_site_tls(r: _Reader, node: yaml.Node, path: str) -> SiteTls | None:
+    entries = r.mapping(node, path)
+    if entries is None:
+        return None
+    before = len(r.problems)
+    r.keys(node, entries, path, required=(), optional=("https_port", "hsts"))
+    values: dict[str, Any] = {}
+    if "https_port" in entries:
+        values["https_port"] = r.integer(entries["https_port"][1], f"{path}.https_port", 1, 65535)
+    if "hsts" in entries:
+        hsts = entries["hsts"][1]
+        if not (isinstance(hsts, yaml.ScalarNode) and hsts.tag == "tag:yaml.org,2002:bool"):
+            r.error(hsts, f"{path}.hsts", "is not a boolean (expected true or false)")
+        else:
+            values["hsts"] = r.scalar(hsts)
+    if len(r.problems) > before:
+        return None
+    return SiteTls(**values)

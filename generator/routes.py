@@ -34,6 +34,7 @@ class Route:
     jail: str | None  # the running jail the slot names; None: the route answers 503
     revision: str | None
     maintenance: bool = False  # a live route showing the maintenance page
+    https_port: int | None = None  # served over HTTPS on this port (HTTP redirects)
 
     @property
     def what(self) -> str:
@@ -94,6 +95,7 @@ def expected(
                         running.name if running else None,
                         running.revision if running else None,
                         paused,
+                        catalog.site.tls.https_port if app.tls is not None else None,
                     )
                 )
     return routes
@@ -109,8 +111,11 @@ def releases(state: DeploymentState, host: str) -> list[tuple[str, str]]:
 
 
 def probe(address: str, port: int, route: Route, known: Sequence[tuple[str, str]]) -> Served:
-    """One check of `route` through NGINX at address:port, with its Host header."""
-    root = http.get(address, port, "/", host=route.domain, timeout=5.0)
+    """One check of `route` through NGINX at address:port (its HTTPS port for a
+    route with TLS), with its Host header (and SNI)."""
+    if route.https_port is not None:
+        port = route.https_port
+    root = _get(address, port, route, "/")
     serves = _identify(root, known, route.app)
     if route.maintenance:
         return _probe_maintenance(address, port, route, root, serves)
@@ -118,7 +123,7 @@ def probe(address: str, port: int, route: Route, known: Sequence[tuple[str, str]
         ok = root.status == 503
         detail = "answers 503 (empty slot)" if ok else f"serves {serves}, expected 503"
         return Served(route, ok, serves, detail)
-    up = http.get(address, port, route.health, host=route.domain, timeout=5.0)
+    up = _get(address, port, route, route.health)
     ok = root.status == 200 and route.revision in root.body and up.status == 200
     if ok:
         detail = f"serves {route.jail}, {route.health} answers 200"
@@ -129,6 +134,11 @@ def probe(address: str, port: int, route: Route, known: Sequence[tuple[str, str]
     return Served(route, ok, serves, detail)
 
 
+def _get(address: str, port: int, route: Route, path: str) -> http.Answer:
+    tls = route.https_port is not None
+    return http.get(address, port, path, host=route.domain, timeout=5.0, tls=tls)
+
+
 def _probe_maintenance(
     address: str, port: int, route: Route, root: http.Answer, serves: str
 ) -> Served:
@@ -136,7 +146,7 @@ def _probe_maintenance(
         return Served(route, False, serves, f"serves {serves}, expected the maintenance page")
     if route.revision is None:
         return Served(route, True, "maintenance", "maintenance page (503); live slot empty")
-    up = http.get(address, port, route.health, host=route.domain, timeout=5.0)
+    up = _get(address, port, route, route.health)
     if up.status != 200:
         detail = f"maintenance page (503), but {route.health} -> {up.describe()}"
         return Served(route, False, "maintenance", detail)

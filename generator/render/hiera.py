@@ -15,13 +15,23 @@ def common_data(catalog: Catalog) -> dict[str, Any]:
         f"{m}::freebsd_release": site.freebsd_release,
         f"{m}::nginx_listen": site.nginx_listen,
         f"{m}::nginx_port": site.nginx_port,
+        f"{m}::nginx_https_port": site.tls.https_port,
+        f"{m}::nginx_hsts": site.tls.hsts,
         f"{m}::zfs_root": site.zfs_root,
     }
 
 
 def common_owned_keys(module: str) -> tuple[str, ...]:
     return tuple(
-        f"{module}::{k}" for k in ("freebsd_release", "nginx_listen", "nginx_port", "zfs_root")
+        f"{module}::{k}"
+        for k in (
+            "freebsd_release",
+            "nginx_listen",
+            "nginx_port",
+            "nginx_https_port",
+            "nginx_hsts",
+            "zfs_root",
+        )
     )
 
 
@@ -39,6 +49,8 @@ def _app_data(app: App, slots: Slots) -> dict[str, Any]:
     }
     if app.test_access is not None:
         data["test_access"] = app.test_access.to_hiera()
+    if app.tls is not None:
+        data["tls"] = {"cert": app.tls.cert, "key": app.tls.key}
     # an empty slot is left out rather than written as null
     if slots.test:
         data["test"] = slots.test

@@ -4,7 +4,8 @@
 # domains serve; `previous` lists retained former live jails, newest first, and
 # `rolled_back` those of them that live was rolled back from. `test_access`
 # restricts the test domain to client networks and/or an htpasswd file;
-# with `maintenance` the live domains answer 503 with its message.
+# with `maintenance` the live domains answer 503 with its message; with `tls`
+# the domains are served over HTTPS with that certificate and key.
 type {{ module|capitalize }}::App = Struct[{
   domains               => Array[{{ module|capitalize }}::Domain],
   Optional[test_domain] => {{ module|capitalize }}::Domain,
@@ -25,6 +26,10 @@ type {{ module|capitalize }}::App = Struct[{
   Optional[test_access] => Struct[{
     networks           => Array[{{ module|capitalize }}::Ipv4network],
     Optional[htpasswd] => {{ module|capitalize }}::Path,
+  }],
+  Optional[tls]         => Struct[{
+    cert => {{ module|capitalize }}::Path,
+    key  => {{ module|capitalize }}::Path,
   }],
   Optional[maintenance] => Struct[{
     message     => Pattern[/\A[^\x00-\x1f\x7f]{1,300}\z/],
