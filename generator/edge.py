@@ -178,7 +178,9 @@ def read_site_tls(r: _Reader, node: yaml.Node, path: str) -> SiteTls | None:
     if "hsts" in entries:
         hsts = entries["hsts"][1]
         if not (isinstance(hsts, yaml.ScalarNode) and hsts.tag == "tag:yaml.org,2002:bool"):
-            r.error(hsts, f"{path}.hsts", "is not a boolean (expected true or false)")
+            from generator.catalog import _kind  # the catalog imports this module
+
+            r.error(hsts, f"{path}.hsts", f"is {_kind(hsts)} (expected true or false)")
         else:
             values["hsts"] = r.scalar(hsts)
     if len(r.problems) > before:

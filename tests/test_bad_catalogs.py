@@ -26,6 +26,7 @@ def test_every_class_of_error_has_a_fixture() -> None:
         "pool_too_small",
         "undeclared_host",
         "test_access",
+        "tls",
     } <= names
     for path in BAD:
         assert path.with_suffix(".expected").is_file(), path

@@ -31,6 +31,10 @@
 #   Address NGINX listens on.
 # @param nginx_port
 #   Port NGINX listens on.
+# @param nginx_https_port
+#   Port NGINX serves HTTPS on, for apps with `tls`.
+# @param nginx_hsts
+#   Whether HTTPS answers carry `Strict-Transport-Security`.
 # @param apps
 #   Apps by name: domains, source, command, port, packages, jail parameters and
 #   the `test`, `live` and `previous` slots.
@@ -55,6 +59,8 @@ class jails (
   Jails::Freebsdrelease $freebsd_release,
   Jails::Ipv4 $nginx_listen,
   Integer[1, 65535] $nginx_port,
+  Integer[1, 65535] $nginx_https_port = 443,
+  Boolean $nginx_hsts = false,
   Hash[Jails::Appname, Jails::App] $apps = {},
   Hash[Jails::Jailname, Jails::Jail] $jails = {},
   Optional[Jails::Path] $nginx_prefix = undef,
@@ -78,14 +84,16 @@ class jails (
   contain jails::template
 
   class { 'jails::nginx':
-    platform  => $platform,
-    listen    => $nginx_listen,
-    port      => $nginx_port,
-    prefix    => $nginx_prefix,
-    apps      => $apps,
-    jails     => $jails,
-    services  => $services,
-    nat_table => $nat_table,
+    platform   => $platform,
+    listen     => $nginx_listen,
+    port       => $nginx_port,
+    https_port => $nginx_https_port,
+    hsts       => $nginx_hsts,
+    prefix     => $nginx_prefix,
+    apps       => $apps,
+    jails      => $jails,
+    services   => $services,
+    nat_table  => $nat_table,
   }
   contain jails::nginx
 

@@ -23,6 +23,11 @@
 #   Address NGINX listens on.
 # @param port
 #   Port NGINX listens on.
+# @param https_port
+#   Port NGINX serves HTTPS on, for apps with `tls`: their domains are served
+#   there with the app's certificate, and HTTP redirects to it.
+# @param hsts
+#   Whether HTTPS answers carry `Strict-Transport-Security` (one year).
 # @param apps
 #   Apps by name, as in `jails::apps`.
 # @param jails
@@ -42,6 +47,8 @@ class jails::nginx (
   Integer[1, 65535] $port,
   Hash[Jails::Appname, Jails::App] $apps,
   Hash[Jails::Jailname, Jails::Jail] $jails,
+  Integer[1, 65535] $https_port = 443,
+  Boolean $hsts = false,
   Optional[Jails::Path] $prefix = undef,
   Hash[Jails::Appname, Hash[Enum['live', 'test'], Jails::Ipv4]] $services = {},
   String $nat_table = 'jails',
@@ -108,6 +115,7 @@ class jails::nginx (
         'access'       => $slot ? { 'test' => $app['test_access'], default => undef },
         'maintenance'  => $maintenance,
         'health'       => $app['health'].lest || { '/up' },
+        'tls'          => $app['tls'],
       }
       $route
     }
@@ -133,7 +141,9 @@ class jails::nginx (
   # Files NGINX reads at request time that `nginx -t` does not check: a
   # missing one fails the run, naming it, and the configuration that needs it
   # is not written, so NGINX keeps serving with the one it has.
-  $needed_files = $routes.map |Hash $route| { $route.dig('access', 'htpasswd') }.filter |$file| { $file =~ String }.unique.sort
+  $needed_files = $routes.map |Hash $route| {
+    [$route.dig('access', 'htpasswd'), $route.dig('tls', 'cert'), $route.dig('tls', 'key')]
+  }.flatten.filter |$file| { $file =~ String }.unique.sort
   $needed_files.each |String $file| {
     exec { "${module_name}: ${file} must exist on the host":
       command => ['/bin/test', '-r', $file],
@@ -146,6 +156,8 @@ class jails::nginx (
     'keepalive_min' => $keepalive_min,
     'listen'     => $listen,
     'port'       => $port,
+    'https_port' => $https_port,
+    'hsts'       => $hsts,
     'pid_file'   => $pid_file,
     'error_log'  => "${log_dir}/error.log",
     'access_log' => "${log_dir}/access.log",

@@ -4,7 +4,8 @@
 # domains serve; `previous` lists retained former live jails, newest first, and
 # `rolled_back` those of them that live was rolled back from. `test_access`
 # restricts the test domain to client networks and/or an htpasswd file;
-# with `maintenance` the live domains answer 503 with its message.
+# with `maintenance` the live domains answer 503 with its message; with `tls`
+# the domains are served over HTTPS with that certificate and key.
 type Jails::App = Struct[{
   domains               => Array[Jails::Domain],
   Optional[test_domain] => Jails::Domain,
@@ -25,6 +26,10 @@ type Jails::App = Struct[{
   Optional[test_access] => Struct[{
     networks           => Array[Jails::Ipv4network],
     Optional[htpasswd] => Jails::Path,
+  }],
+  Optional[tls]         => Struct[{
+    cert => Jails::Path,
+    key  => Jails::Path,
   }],
   Optional[maintenance] => Struct[{
     message     => Pattern[/\A[^\x00-\x1f\x7f]{1,300}\z/],

@@ -181,6 +181,36 @@ describe '{{ module }}' do
     end
   end
 
+  describe 'HTTPS' do
+    it 'is not served without tls' do
+      expect(nginx_conf).not_to include('ssl')
+    end
+
+    context 'with tls' do
+      let(:settings) { super().merge('nginx_https_port' => 8443, 'nginx_hsts' => true) }
+      let(:shop) { super().merge('tls' => { 'cert' => '/usr/local/etc/ssl/shop.pem', 'key' => '/usr/local/etc/ssl/shop.key' }) }
+
+      it 'redirects HTTP and serves the domains over HTTPS with the certificate and HSTS' do
+        expect(nginx_conf).to include("    # shop: live, over HTTP: redirected to HTTPS\n    server {\n" \
+                                      "        listen 127.0.0.1:8080;\n        server_name shop.example.com www.shop.example.com;\n\n" \
+                                      "        location / {\n            return 301 https://$host:8443$request_uri;\n")
+        expect(nginx_conf).to include("    # shop: live\n    server {\n        listen 127.0.0.1:8443 ssl;\n" \
+                                      "        server_name shop.example.com www.shop.example.com;\n" \
+                                      "        ssl_certificate /usr/local/etc/ssl/shop.pem;\n" \
+                                      "        ssl_certificate_key /usr/local/etc/ssl/shop.key;\n" \
+                                      "        add_header Strict-Transport-Security \"max-age=31536000\" always;\n")
+        expect(nginx_conf).to include("listen 127.0.0.1:8443 ssl default_server;\n        server_name _;\n        ssl_reject_handshake on;")
+      end
+
+      it 'fails the run naming a missing certificate or key before the configuration is written' do
+        ['/usr/local/etc/ssl/shop.pem', '/usr/local/etc/ssl/shop.key'].each do |file|
+          is_expected.to contain_exec("#{mod}: #{file} must exist on the host")
+            .that_comes_before('File[/usr/local/etc/nginx/nginx.conf]')
+        end
+      end
+    end
+  end
+
   describe 'reloading NGINX' do
     it 'validates the new configuration with nginx -t before it is used, and reloads the FreeBSD service' do
       is_expected.to contain_file('/usr/local/etc/nginx/nginx.conf')
@@ -271,6 +301,7 @@ describe '{{ module }}' do
       'a package that is an option' => ['apps', ->(d) { d['apps']['shop']['packages'] = ['-y'] }],
       'a test network with NGINX syntax' => ['apps', ->(d) { d['apps']['shop']['test_access'] = { 'networks' => ['10.0.0.0/8; allow all'] } }],
       'a maintenance message with a newline' => ['apps', ->(d) { d['apps']['shop']['maintenance'] = { 'message' => "a\nb", 'retry_after' => 1 } }],
+      'a certificate path with a semicolon' => ['apps', ->(d) { d['apps']['shop']['tls'] = { 'cert' => '/a;b', 'key' => '/k' } }],
       'an htpasswd path with a space' => ['apps', ->(d) { d['apps']['shop']['test_access'] = { 'networks' => [], 'htpasswd' => '/etc/a b' } }],
       'a revision that is not a commit id' => ['jails', ->(d) { d['jails']['shop_3f2a9c1e0b1a']['revision'] = 'HEAD; id' }],
       'an address that is not IPv4' => ['jails', ->(d) { d['jails']['shop_3f2a9c1e0b1a']['address'] = '172.16.0.2; persist' }],
