@@ -38,6 +38,8 @@ def make_certificate(cert: Path, key: Path) -> None:
         check=True,
         capture_output=True,
     )
+
+
 PROFILE = "--tags=jails::nginx"
 
 
