@@ -355,6 +355,7 @@ def _read_catalog(r: _Reader, root: yaml.Node, file: str) -> Catalog | None:
             test_access=app.test_access if "test_access" in own else site.test_access,
             maintenance=app.maintenance if "maintenance" in own else site.maintenance,
         )
+        edge.check_acme_configured(r, site.tls, name, own)
     _cross_check(r, site, hosts, apps, app_nodes, top)
     return Catalog(path=file, site=site, hosts=hosts, apps=apps)
 

@@ -59,19 +59,38 @@ class MaintenancePage:
 
 @dataclass(frozen=True)
 class AppTls:
-    """The certificate (full chain) and key, as files on the app's hosts, that
-    its live domains and test domain are served with over HTTPS."""
+    """How an app's live domains and test domain get their certificates for
+    HTTPS: files on its hosts (`cert`, full chain, and `key`), or (`acme`)
+    obtained and renewed by each host from the site's ACME server."""
 
-    cert: str
-    key: str
+    cert: str | None = None
+    key: str | None = None
+    acme: bool = False
+
+
+@dataclass(frozen=True)
+class Acme:
+    """The ACME server the hosts get certificates from (http-01, served by
+    their NGINX from `webroot`), the account's contact, and optionally a CA
+    bundle to trust for the server's own HTTPS (a private ACME server)."""
+
+    directory: str
+    email: str
+    webroot: str | None = None
+    ca_bundle: str | None = None
 
 
 @dataclass(frozen=True)
 class SiteTls:
-    """HTTPS on every host: the port, and whether to send HSTS."""
+    """HTTPS on every host: the port, HSTS, and the ACME server."""
 
     https_port: int = 443
     hsts: bool = False
+    acme: Acme | None = None
+
+
+ACME_DIRECTORY = re.compile(r"^https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?$")
+EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 
 
 def check_network(value: str) -> str | None:
@@ -155,7 +174,13 @@ def read_app_tls(r: _Reader, node: yaml.Node, path: str) -> AppTls | None:
     if entries is None:
         return None
     before = len(r.problems)
-    r.keys(node, entries, path, required=("cert", "key"))
+    if "acme" in entries:
+        r.keys(node, entries, path, required=("acme",))
+        acme = entries["acme"][1]
+        if not (isinstance(acme, yaml.ScalarNode) and acme.value == "true"):
+            r.error(acme, f"{path}.acme", "must be true (expected acme: true, or cert and key)")
+        return None if len(r.problems) > before else AppTls(acme=True)
+    r.keys(node, entries, path, required=("cert", "key"), optional=("acme",))
     values = {
         key: r.string(entries[key][1], f"{path}.{key}", check_file_path)
         for key in ("cert", "key")
@@ -163,7 +188,25 @@ def read_app_tls(r: _Reader, node: yaml.Node, path: str) -> AppTls | None:
     }
     if len(r.problems) > before:
         return None
-    return AppTls(**values)  # type: ignore[arg-type]
+    return AppTls(cert=values["cert"], key=values["key"])
+
+
+def check_acme_configured(
+    r: _Reader, site: SiteTls, app: str, fields: dict[str, tuple[yaml.Node, yaml.Node]]
+) -> None:
+    """An app with `tls: {acme: true}` needs the site's ACME server."""
+    if site.acme is not None or "tls" not in fields:
+        return
+    tls = fields["tls"][1]
+    acme = next(
+        (v for k, v in getattr(tls, "value", []) if getattr(k, "value", "") == "acme"), None
+    )
+    if acme is not None:
+        r.error(
+            acme,
+            f"apps.{app}.tls.acme",
+            "needs site.tls.acme (expected its directory and email)",
+        )
 
 
 def read_site_tls(r: _Reader, node: yaml.Node, path: str) -> SiteTls | None:
@@ -171,7 +214,7 @@ def read_site_tls(r: _Reader, node: yaml.Node, path: str) -> SiteTls | None:
     if entries is None:
         return None
     before = len(r.problems)
-    r.keys(node, entries, path, required=(), optional=("https_port", "hsts"))
+    r.keys(node, entries, path, required=(), optional=("https_port", "hsts", "acme"))
     values: dict[str, Any] = {}
     if "https_port" in entries:
         values["https_port"] = r.integer(entries["https_port"][1], f"{path}.https_port", 1, 65535)
@@ -183,6 +226,29 @@ def read_site_tls(r: _Reader, node: yaml.Node, path: str) -> SiteTls | None:
             r.error(hsts, f"{path}.hsts", f"is {_kind(hsts)} (expected true or false)")
         else:
             values["hsts"] = r.scalar(hsts)
+    if "acme" in entries:
+        values["acme"] = _read_acme(r, entries["acme"][1], f"{path}.acme")
     if len(r.problems) > before:
         return None
     return SiteTls(**values)
+
+
+def _read_acme(r: _Reader, node: yaml.Node, path: str) -> Acme | None:
+    entries = r.mapping(node, path)
+    if entries is None:
+        return None
+    r.keys(node, entries, path, required=("directory", "email"), optional=("webroot", "ca_bundle"))
+    checks: dict[str, Callable[[str], str | None]] = {
+        "directory": lambda v: None if ACME_DIRECTORY.match(v) else "an https:// URL",
+        "email": lambda v: None if EMAIL.match(v) else "an email address",
+        "webroot": check_file_path,
+        "ca_bundle": check_file_path,
+    }
+    values = {
+        key: r.string(entries[key][1], f"{path}.{key}", check)
+        for key, check in checks.items()
+        if key in entries
+    }
+    if any(v is None for v in values.values()) or not {"directory", "email"} <= set(values):
+        return None
+    return Acme(**values)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from generator import http
@@ -35,6 +35,7 @@ class Route:
     revision: str | None
     maintenance: bool = False  # a live route showing the maintenance page
     https_port: int | None = None  # served over HTTPS on this port (HTTP redirects)
+    acme: bool = False  # HTTPS once the host has obtained its certificate; HTTP until then
 
     @property
     def what(self) -> str:
@@ -96,6 +97,7 @@ def expected(
                         running.revision if running else None,
                         paused,
                         catalog.site.tls.https_port if app.tls is not None else None,
+                        app.tls is not None and app.tls.acme,
                     )
                 )
     return routes
@@ -113,6 +115,13 @@ def releases(state: DeploymentState, host: str) -> list[tuple[str, str]]:
 def probe(address: str, port: int, route: Route, known: Sequence[tuple[str, str]]) -> Served:
     """One check of `route` through NGINX at address:port (its HTTPS port for a
     route with TLS), with its Host header (and SNI)."""
+    if route.acme:
+        # no certificate yet: served over HTTP, as the configuration says
+        secure = _get(address, route.https_port or port, route, "/")
+        if secure.error is not None:
+            served = probe(address, port, replace(route, https_port=None, acme=False), known)
+            note = f"{served.detail} (over HTTP: no ACME certificate in use yet; {secure.error})"
+            return Served(route, served.ok, served.serves, note)
     if route.https_port is not None:
         port = route.https_port
     root = _get(address, port, route, "/")

@@ -72,7 +72,7 @@ class LocalSite:
 
     def create(self, commits: int = 4) -> LocalSite:
         self.shas = make_app_repo(self.base / "sources" / "hello", commits)
-        self.port = free_port()
+        self.port = self.port or free_port()
         self.catalog_path.write_text(
             f"""\
 site:

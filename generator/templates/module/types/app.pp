@@ -27,10 +27,10 @@ type {{ module|capitalize }}::App = Struct[{
     networks           => Array[{{ module|capitalize }}::Ipv4network],
     Optional[htpasswd] => {{ module|capitalize }}::Path,
   }],
-  Optional[tls]         => Struct[{
-    cert => {{ module|capitalize }}::Path,
-    key  => {{ module|capitalize }}::Path,
-  }],
+  Optional[tls]         => Variant[
+    Struct[{ cert => {{ module|capitalize }}::Path, key => {{ module|capitalize }}::Path }],
+    Struct[{ acme => Boolean }],
+  ],
   Optional[maintenance] => Struct[{
     message     => Pattern[/\A[^\x00-\x1f\x7f]{1,300}\z/],
     retry_after => Integer[1, 86400],
