@@ -35,6 +35,9 @@
 #   Port NGINX serves HTTPS on, for apps with `tls`.
 # @param nginx_hsts
 #   Whether HTTPS answers carry `Strict-Transport-Security`.
+# @param acme
+#   The ACME server for apps with `tls: {acme: true}`: `directory`, `email`,
+#   optionally `webroot` and `ca_bundle`.
 # @param apps
 #   Apps by name: domains, source, command, port, packages, jail parameters and
 #   the `test`, `live` and `previous` slots.
@@ -61,6 +64,12 @@ class jails (
   Integer[1, 65535] $nginx_port,
   Integer[1, 65535] $nginx_https_port = 443,
   Boolean $nginx_hsts = false,
+  Optional[Struct[{
+    directory           => Pattern[/\Ahttps:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~\/-]*)?\z/],
+    email               => Pattern[/\A[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\z/],
+    Optional[webroot]   => Jails::Path,
+    Optional[ca_bundle] => Jails::Path,
+  }]] $acme = undef,
   Hash[Jails::Appname, Jails::App] $apps = {},
   Hash[Jails::Jailname, Jails::Jail] $jails = {},
   Optional[Jails::Path] $nginx_prefix = undef,
@@ -89,6 +98,7 @@ class jails (
     port       => $nginx_port,
     https_port => $nginx_https_port,
     hsts       => $nginx_hsts,
+    acme       => $acme,
     prefix     => $nginx_prefix,
     apps       => $apps,
     jails      => $jails,

@@ -27,10 +27,10 @@ type Jails::App = Struct[{
     networks           => Array[Jails::Ipv4network],
     Optional[htpasswd] => Jails::Path,
   }],
-  Optional[tls]         => Struct[{
-    cert => Jails::Path,
-    key  => Jails::Path,
-  }],
+  Optional[tls]         => Variant[
+    Struct[{ cert => Jails::Path, key => Jails::Path }],
+    Struct[{ acme => Boolean }],
+  ],
   Optional[maintenance] => Struct[{
     message     => Pattern[/\A[^\x00-\x1f\x7f]{1,300}\z/],
     retry_after => Integer[1, 86400],

@@ -211,6 +211,44 @@ describe 'jails' do
     end
   end
 
+  describe 'ACME' do
+    let(:settings) { super().merge('acme' => { 'directory' => 'https://acme.example.net/dir', 'email' => 'ops@example.com' }) }
+    let(:shop) { super().merge('tls' => { 'acme' => true }) }
+
+    context 'before the host has the certificates' do
+      it 'serves HTTP with the challenge path, and requests a certificate per route with py311-certbot' do
+        expect(nginx_conf).not_to include('ssl')
+        expect(nginx_conf.scan("location ^~ /.well-known/acme-challenge/ {\n            root /usr/local/www/acme;\n").length).to eq(3)
+        is_expected.to contain_package('py311-certbot')
+        is_expected.to contain_exec("#{mod}: certificate for shop_live")
+          .with(command: ['/usr/local/bin/certbot', 'certonly', '--non-interactive', '--agree-tos', '--email', 'ops@example.com',
+                          '--server', 'https://acme.example.net/dir', '--webroot', '--webroot-path', '/usr/local/www/acme',
+                          '--cert-name', 'shop_live', '--config-dir', '/usr/local/etc/letsencrypt',
+                          '--work-dir', '/usr/local/etc/letsencrypt/work', '--logs-dir', '/usr/local/etc/letsencrypt/logs',
+                          '--keep-until-expiring', '--expand', '-d', 'shop.example.com', '-d', 'www.shop.example.com'])
+          .that_requires('Service[nginx]')
+          .that_notifies("Exec[#{mod}: reload nginx for new certificates]")
+        is_expected.to contain_exec("#{mod}: reload nginx for new certificates")
+          .with(onlyif: [['/usr/sbin/service', 'nginx', 'status'], ['/usr/local/sbin/nginx', '-t', '-q', '-c', '/usr/local/etc/nginx/nginx.conf']])
+        is_expected.to contain_file('/usr/local/etc/letsencrypt/jailgen/shop_test').with_content("https://acme.example.net/dir\nshop.test.example.com\n")
+      end
+    end
+
+    context 'once the host has the live certificate' do
+      let(:facts) { super().merge(jailgen_acme: { 'vardir' => '/var/puppet', 'certificates' => { '/usr/local/etc/letsencrypt' => ['shop_live'] } }) }
+
+      it 'serves the live domains over HTTPS with it, and keeps the challenge path over HTTP' do
+        expect(nginx_conf).to include("ssl_certificate /usr/local/etc/letsencrypt/live/shop_live/fullchain.pem;\n" \
+                                      "        ssl_certificate_key /usr/local/etc/letsencrypt/live/shop_live/privkey.pem;\n")
+        expect(nginx_conf).not_to include('live/shop_test')
+        expect(nginx_conf).to include("    # shop: live, over HTTP: redirected to HTTPS\n    server {\n        listen 127.0.0.1:8080;\n" \
+                                      "        server_name shop.example.com www.shop.example.com;\n\n" \
+                                      "        # ACME http-01 challenges: over HTTP, for everyone, never redirected.\n")
+        is_expected.to contain_file('/var/puppet/jailgen_acme_dirs').with_content("/usr/local/etc/letsencrypt\n")
+      end
+    end
+  end
+
   describe 'reloading NGINX' do
     it 'validates the new configuration with nginx -t before it is used, and reloads the FreeBSD service' do
       is_expected.to contain_file('/usr/local/etc/nginx/nginx.conf')
@@ -311,7 +349,7 @@ describe 'jails' do
       context "with #{description}" do
         let(:data) { super().tap { |d| change.call(d) } }
 
-        it { is_expected.to compile.and_raise_error(/Class\[#{mod.capitalize}\]: parameter '#{key}'/) }
+        it { is_expected.to compile.and_raise_error(/Class\[#{mod.capitalize}\]:\s+parameter '#{key}'/) }
       end
     end
 
