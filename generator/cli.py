@@ -470,6 +470,14 @@ def _print_status(rows: list[AppHostStatus]) -> None:
     if served.row_count:
         console.print(served)
     for row in rows:
+        for route in row.routes:
+            if route.route.acme and "(over HTTP: " in route.detail:
+                console.print(
+                    f"HTTP {row.app} {route.route.slot} {route.route.domain} on {row.host}: "
+                    "no ACME certificate in use yet (certbot runs on every Puppet run; "
+                    "NGINX uses a certificate from the run after it was obtained)",
+                    markup=False,
+                )
         if row.maintenance is not None:
             console.print(
                 f"MAINTENANCE {row.app} on {row.host}: live domains answer 503: {row.maintenance}",
