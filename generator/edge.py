@@ -175,7 +175,13 @@ def read_app_tls(r: _Reader, node: yaml.Node, path: str) -> AppTls | None:
         return None
     before = len(r.problems)
     if "acme" in entries:
-        r.keys(node, entries, path, required=("acme",))
+        for key, (key_node, _) in entries.items():
+            if key != "acme":
+                r.error(
+                    key_node,
+                    f"{path}.{key}",
+                    "cannot be combined with acme (expected acme: true alone, or cert and key)",
+                )
         acme = entries["acme"][1]
         if not (isinstance(acme, yaml.ScalarNode) and acme.value == "true"):
             r.error(acme, f"{path}.acme", "must be true (expected acme: true, or cert and key)")
