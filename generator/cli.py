@@ -474,8 +474,7 @@ def _print_status(rows: list[AppHostStatus]) -> None:
             if route.route.acme and "(over HTTP: " in route.detail:
                 console.print(
                     f"HTTP {row.app} {route.route.slot} {route.route.domain} on {row.host}: "
-                    "no ACME certificate in use yet (certbot runs on every Puppet run; "
-                    "NGINX uses a certificate from the run after it was obtained)",
+                    "no ACME certificate in use yet (NGINX uses it from the run after certbot)",
                     markup=False,
                 )
         if row.maintenance is not None:

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.acme_server import Pebble
-from tests.localsite import LocalSite, free_port
+from tests.conftest import run_jailgen
+from tests.localsite import HOST, LocalSite, free_port
 from tests.test_https import DOMAINS, ask, https, promote_under_keepalive_client
 
 
@@ -70,6 +71,14 @@ def test_certificates_from_pebble_serve_every_domain_over_https(
     test_check = next(c for c in outcome.checks if "hello.test.example.com" in c.what)
     assert "(over HTTP: no ACME certificate in use yet; " in test_check.detail
     assert get_http(local, DOMAINS[2], "/").status == 200
+    status = run_jailgen(
+        *("status", "hello", "-c", str(local.catalog_path), "-r", str(local.control)),
+        *("--workdir", str(local.root / "puppet")),
+    )
+    assert status.returncode == 0, status.stdout
+    assert (
+        f"HTTP hello test hello.test.example.com on {HOST}: no ACME certificate in use yet"
+    ) in status.stdout
 
     outcome = local.deployer().promote("hello")
     assert outcome.ok, outcome.message
