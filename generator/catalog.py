@@ -7,13 +7,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
-from generator import jail_params, names
+from generator import edge, jail_params, names
 from generator.errors import CatalogError, Problem
 from generator.gcpause import paused_gc
 
@@ -78,6 +78,10 @@ class App:
     release_command: tuple[str, ...] = ()
     # run on the jailgen machine after a verified promotion
     after_promote: tuple[tuple[str, ...], ...] = ()
+    # the app's own, else the site's (filled in when the catalog is read)
+    test_access: edge.TestAccess | None = None
+    maintenance: edge.MaintenancePage = field(default_factory=edge.MaintenancePage)
+    tls: edge.AppTls | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,9 @@ class Site:
     puppet_mode: str = "local"
     puppet_environment: str = "production"
     puppet_agents: PuppetAgents | None = None
+    test_access: edge.TestAccess | None = None
+    maintenance: edge.MaintenancePage = field(default_factory=edge.MaintenancePage)
+    tls: edge.SiteTls = field(default_factory=edge.SiteTls)
 
 
 @dataclass(frozen=True)
@@ -347,6 +354,14 @@ def _read_catalog(r: _Reader, root: yaml.Node, file: str) -> Catalog | None:
                 apps[name] = app
     if site is None or hosts is None:
         return None
+    for name, app in apps.items():
+        own = app_nodes[name]
+        apps[name] = replace(
+            app,
+            test_access=app.test_access if "test_access" in own else site.test_access,
+            maintenance=app.maintenance if "maintenance" in own else site.maintenance,
+        )
+        edge.check_acme_configured(r, site.tls, name, own)
     _cross_check(r, site, hosts, apps, app_nodes, top)
     return Catalog(path=file, site=site, hosts=hosts, apps=apps)
 
@@ -369,6 +384,9 @@ def _read_site(r: _Reader, node: yaml.Node) -> Site | None:
             "nginx",
             "retention",
             "puppet",
+            "test_access",
+            "maintenance",
+            "tls",
         ),
     )
     values: dict[str, Any] = {}
@@ -417,6 +435,12 @@ def _read_site(r: _Reader, node: yaml.Node) -> Site | None:
         for key, attr in keys.items():
             if key in sub:
                 take(attr, _read_site_value(r, attr, sub[key][1], f"site.{section}.{key}"))
+    if "test_access" in entries:
+        take("test_access", edge.read_test_access(r, entries["test_access"][1], "site.test_access"))
+    if "maintenance" in entries:
+        take("maintenance", edge.read_maintenance(r, entries["maintenance"][1], "site.maintenance"))
+    if "tls" in entries:
+        take("tls", edge.read_site_tls(r, entries["tls"][1], "site.tls"))
     if "pools" in entries:
         pools = _read_pools(r, entries["pools"][1])
         take("pools", pools)
@@ -678,6 +702,9 @@ APP_OPTIONAL = (
     "build",
     "release_command",
     "after_promote",
+    "test_access",
+    "maintenance",
+    "tls",
 )
 
 
@@ -731,6 +758,9 @@ def _read_app(
     after_promote = get(
         "after_promote", lambda n, p: r.sequence(n, p, lambda c, q: _read_argv(r, c, q))
     )
+    test_access = get("test_access", lambda n, p: edge.read_test_access(r, n, p))
+    maintenance = get("maintenance", lambda n, p: edge.read_maintenance(r, n, p))
+    tls = get("tls", lambda n, p: edge.read_app_tls(r, n, p))
     if hosts is not None:
         for i, host in enumerate(hosts):
             if host in hosts[:i]:
@@ -760,6 +790,9 @@ def _read_app(
         build=tuple(build or ()),
         release_command=tuple(release_command or ()),
         after_promote=tuple(after_promote or ()),
+        test_access=test_access,
+        maintenance=maintenance or edge.MaintenancePage(),
+        tls=tls,
     )
 
 

@@ -225,6 +225,8 @@ def _print_outcome_text(outcome: Outcome) -> None:
             click.echo(f"  {key:<8} {outcome.slots[key]}")
     if outcome.slots.get("previous"):
         click.echo(f"  previous {', '.join(outcome.slots['previous'])}")
+    if outcome.slots.get("maintenance"):
+        click.echo(f"  maintenance: {outcome.slots['maintenance']}")
     for replaced in outcome.replaced:
         click.echo(f"  replaced {replaced}")
     if outcome.release_command is not None:
@@ -307,6 +309,31 @@ def rollback(
     once it is found healthy."""
     with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
         outcome = deployer.rollback(app, to)
+    _print_outcome(outcome, as_json)
+
+
+@main.command("maintenance")
+@click.argument("app")
+@click.argument("switch", type=click.Choice(["on", "off"]))
+@click.option("--message", help="The page's message (default: the catalog's maintenance.message).")
+@deploy_options
+@click.option("--wait", default=0.0, help="Seconds to wait for the app's lock.")
+@user_errors
+def maintenance_command(
+    app: str,
+    switch: str,
+    message: str | None,
+    catalog_path: Path,
+    repo: Path,
+    workdir: Path | None,
+    as_json: bool,
+    wait: float,
+) -> None:
+    """Live domains of APP answer 503 with a maintenance page (on), or are served again (off)."""
+    from generator.maintenance import maintenance
+
+    with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
+        outcome = maintenance(deployer, app, switch == "on", message)
     _print_outcome(outcome, as_json)
 
 
@@ -474,7 +501,7 @@ def _print_status(rows: list[AppHostStatus]) -> None:
                 converged,
             )
         for route in row.routes:
-            expected = route.route.jail or "503"
+            expected = route.route.expects
             served.add_row(
                 row.app,
                 row.host,
@@ -487,6 +514,19 @@ def _print_status(rows: list[AppHostStatus]) -> None:
     console.print(jails)
     if served.row_count:
         console.print(served)
+    for row in rows:
+        for route in row.routes:
+            if route.route.acme and "(over HTTP: " in route.detail:
+                console.print(
+                    f"HTTP {row.app} {route.route.slot} {route.route.domain} on {row.host}: "
+                    "no ACME certificate in use yet (NGINX uses it from the run after certbot)",
+                    markup=False,
+                )
+        if row.maintenance is not None:
+            console.print(
+                f"MAINTENANCE {row.app} on {row.host}: live domains answer 503: {row.maintenance}",
+                markup=False,
+            )
     problems = [(row, p) for row in rows for p in row.problems]
     for row, problem in problems:
         console.print(f"PROBLEM {row.app} on {row.host}: {problem}", markup=False)

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from generator import names
+from generator import edge, names
 from generator.errors import Problem
 from generator.state import ENSURES
 
@@ -178,6 +178,16 @@ def _check_slots(
             continue
         for i, item in enumerate(value):
             jail_ref((*path, listed, str(i)), item)
+    maintenance = entry.get("maintenance")
+    if maintenance is not None:
+        message = maintenance.get("message") if isinstance(maintenance, Mapping) else None
+        if not isinstance(message, str) or edge.check_message(message) is not None:
+            found.append(
+                (
+                    (*path, "maintenance"),
+                    _invalid(maintenance, "a mapping with a message: " + edge.MESSAGE_EXPECTED),
+                )
+            )
     marked = entry.get("rolled_back")
     previous = entry.get("previous") or []
     if isinstance(marked, list) and isinstance(previous, list):

@@ -32,7 +32,7 @@ from generator.state import (
 )
 from generator.state_check import Found, check_lookups, check_node_data, locate
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 def parse_node_file(path: Path, text: str) -> Mapping[str, Any]:
@@ -105,7 +105,11 @@ def _from_cache(certname: str, entry: Mapping[str, Any]) -> HostState:
         host.jails[name] = Jail(**jail)
     for app, slots in entry["slots"].items():
         host.slots[app] = Slots(
-            slots["test"], slots["live"], tuple(slots["previous"]), tuple(slots["rolled_back"])
+            slots["test"],
+            slots["live"],
+            tuple(slots["previous"]),
+            tuple(slots["rolled_back"]),
+            slots.get("maintenance"),
         )
     return host
 
