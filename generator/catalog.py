@@ -24,14 +24,14 @@ from pydantic.functional_validators import ModelWrapValidatorHandler
 from pydantic_core import core_schema
 
 from generator import catalog_fields as f
-from generator.catalog_edge import (
+from generator.catalog_fields import Model
+from generator.catalog_yaml import Document
+from generator.edge import (
     AppTls,
     MaintenancePage,
     SiteTls,
     TestAccess,
 )
-from generator.catalog_fields import Model
-from generator.catalog_yaml import Document
 from generator.errors import CatalogError, Problem
 from generator.gcpause import paused_gc
 

@@ -16,7 +16,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from generator import __version__
+from generator import __version__, history
 from generator import repo as control
 from generator.catalog import Catalog, load_catalog
 from generator.catalog import json_schema as catalog_schema
@@ -222,6 +222,9 @@ def _print_outcome(outcome: Outcome, as_json: bool) -> None:
 def _print_outcome_text(outcome: Outcome) -> None:
     verdict = "ok" if outcome.ok else f"FAILED at {outcome.step}"
     click.echo(f"{outcome.action} {outcome.app}: {verdict}")
+    if outcome.release.get("sha"):
+        ref = outcome.release.get("ref")
+        click.echo(f"  release  {outcome.release['sha']}" + (f" ({ref})" if ref else ""))
     if outcome.commit:
         click.echo(f"  commit   {outcome.commit}")
     for key in ("test", "live"):
@@ -229,8 +232,16 @@ def _print_outcome_text(outcome: Outcome) -> None:
             click.echo(f"  {key:<8} {outcome.slots[key]}")
     if outcome.slots.get("previous"):
         click.echo(f"  previous {', '.join(outcome.slots['previous'])}")
+    if outcome.slots.get("maintenance"):
+        click.echo(f"  maintenance: {outcome.slots['maintenance']}")
     for replaced in outcome.replaced:
         click.echo(f"  replaced {replaced}")
+    if outcome.release_command is not None:
+        click.echo(f"  release command {outcome.release_command.describe()}")
+    for hook in outcome.hooks:
+        click.echo(f"  hook     {hook.describe()}")
+        if not hook.ok:
+            click.echo("           " + hook.tail().replace("\n", "\n           "))
     for report in outcome.reports:
         click.echo(f"  puppet   {report.host}: {report.summary()}")
     for check in outcome.checks:
@@ -238,28 +249,32 @@ def _print_outcome_text(outcome: Outcome) -> None:
         click.echo(f"  {mark}     {check.host}: {check.what}: {check.detail}")
     if outcome.reverted_by:
         click.echo(f"  reverted by {outcome.reverted_by}: live serves what it served before")
+    if outcome.history:
+        click.echo(f"  history  {outcome.history}")
     if not outcome.ok:
         click.echo(f"jailgen: {outcome.action} failed: {outcome.message}", err=True)
 
 
 @main.command("test")
 @click.argument("app")
-@click.argument("revision")
+@click.argument("ref")
 @deploy_options
 @click.option("--wait", default=0.0, help="Seconds to wait for the app's lock.")
 @user_errors
 def test_command(
     app: str,
-    revision: str,
+    ref: str,
     catalog_path: Path,
     repo: Path,
     workdir: Path | None,
     as_json: bool,
     wait: float,
 ) -> None:
-    """QA: put release REVISION of APP on its test domain."""
+    """QA: put release REF of APP on its test domain.
+
+    REF is a full or short commit id, a branch or a tag of the app's source."""
     with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
-        outcome = deployer.test(app, revision)
+        outcome = deployer.test(app, ref)
     _print_outcome(outcome, as_json)
 
 
@@ -281,13 +296,51 @@ def promote(
 @click.argument("app")
 @deploy_options
 @click.option("--wait", default=0.0, help="Seconds to wait for the app's lock.")
+@click.option(
+    "--to",
+    "to",
+    metavar="RELEASE",
+    help="A retained release: its jail name, (short) commit id, branch or tag.",
+)
 @user_errors
 def rollback(
-    app: str, catalog_path: Path, repo: Path, workdir: Path | None, as_json: bool, wait: float
+    app: str,
+    catalog_path: Path,
+    repo: Path,
+    workdir: Path | None,
+    as_json: bool,
+    wait: float,
+    to: str | None,
 ) -> None:
-    """Move live back to the newest previous jail, once it is found healthy."""
+    """Move live back to the newest previous jail (or --to any retained one),
+    once it is found healthy."""
     with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
-        outcome = deployer.rollback(app)
+        outcome = deployer.rollback(app, to)
+    _print_outcome(outcome, as_json)
+
+
+@main.command("maintenance")
+@click.argument("app")
+@click.argument("switch", type=click.Choice(["on", "off"]))
+@click.option("--message", help="The page's message (default: the catalog's maintenance.message).")
+@deploy_options
+@click.option("--wait", default=0.0, help="Seconds to wait for the app's lock.")
+@user_errors
+def maintenance_command(
+    app: str,
+    switch: str,
+    message: str | None,
+    catalog_path: Path,
+    repo: Path,
+    workdir: Path | None,
+    as_json: bool,
+    wait: float,
+) -> None:
+    """Live domains of APP answer 503 with a maintenance page (on), or are served again (off)."""
+    from generator.maintenance import maintenance
+
+    with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
+        outcome = maintenance(deployer, app, switch == "on", message)
     _print_outcome(outcome, as_json)
 
 
@@ -313,6 +366,21 @@ def status_command(
         _print_status(rows)
     if not all(r.ok for r in rows):
         sys.exit(1)
+
+
+@main.command("history")
+@click.argument("app", required=False)
+@_repo_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@user_errors
+def history_command(app: str | None, repo: Path, as_json: bool) -> None:
+    """Every test, promotion and rollback (of APP), newest first, with its evidence."""
+    entries = history.read(repo, app)
+    if as_json:
+        click.echo(json.dumps(history.as_json(entries), indent=2, sort_keys=True))
+        return
+    for line in history.lines(entries):
+        click.echo(line)
 
 
 @main.group()
@@ -393,9 +461,13 @@ def demo(base: Path, stop_only: bool) -> None:
             click.echo(f"stopped {process.what} (pid {process.pid})")
         click.echo("nothing was running" if not stopped else "demo stopped")
         return
-    catalog, outcomes = demo_flow.run(base, click.echo)
-    for outcome in outcomes:
-        _print_outcome_text(outcome)
+
+    def show_history(paths: demo_flow.DemoPaths) -> None:
+        click.echo(f"\n$ jailgen history {demo_flow.DEMO_APP} -r {paths.control}")
+        for line in history.lines(history.read(paths.control, demo_flow.DEMO_APP)):
+            click.echo(line)
+
+    catalog, outcomes = demo_flow.run(base, click.echo, _print_outcome_text, show_history)
     if not all(o.ok for o in outcomes):
         sys.exit(1)
     click.echo("\nTry it:")
@@ -436,7 +508,7 @@ def _print_status(rows: list[AppHostStatus]) -> None:
                 converged,
             )
         for route in row.routes:
-            expected = route.route.jail or "503"
+            expected = route.route.expects
             served.add_row(
                 row.app,
                 row.host,
@@ -449,6 +521,19 @@ def _print_status(rows: list[AppHostStatus]) -> None:
     console.print(jails)
     if served.row_count:
         console.print(served)
+    for row in rows:
+        for route in row.routes:
+            if route.route.acme and "(over HTTP: " in route.detail:
+                console.print(
+                    f"HTTP {row.app} {route.route.slot} {route.route.domain} on {row.host}: "
+                    "no ACME certificate in use yet (NGINX uses it from the run after certbot)",
+                    markup=False,
+                )
+        if row.maintenance is not None:
+            console.print(
+                f"MAINTENANCE {row.app} on {row.host}: live domains answer 503: {row.maintenance}",
+                markup=False,
+            )
     problems = [(row, p) for row in rows for p in row.problems]
     for row, problem in problems:
         console.print(f"PROBLEM {row.app} on {row.host}: {problem}", markup=False)

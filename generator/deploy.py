@@ -18,13 +18,14 @@ from typing import Any, Protocol
 
 import git
 
-from generator import __version__, http, names, routes
+from generator import __version__, history, http, release_command, releases, routes
 from generator import repo as control
 from generator.catalog import App, Catalog
 from generator.commands.render import render_catalog
 from generator.errors import CatalogError, JailgenError
 from generator.lock import app_lock
 from generator.puppet.report import RunReport
+from generator.release_command import CommandResult
 from generator.render.replaced import TRAILER
 from generator.shared_lock import shared_lock
 from generator.state import (
@@ -79,6 +80,10 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
     slots: dict[str, Any] = field(default_factory=dict)
     replaced: list[str] = field(default_factory=list)  # hand edits the commit replaced
+    release: dict[str, str] = field(default_factory=dict)  # test: the sha and the ref asked for
+    release_command: CommandResult | None = None  # promote: on the canary host
+    hooks: list[CommandResult] = field(default_factory=list)  # after_promote
+    history: str = ""  # whether the evidence was recorded (generator.history)
 
     def fail(self, step: str, message: str) -> Outcome:
         self.ok, self.step, self.message = False, step, message
@@ -98,6 +103,10 @@ class Outcome:
             "checks": [c.to_json() for c in self.checks],
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
             "replaced": list(self.replaced),
+            "release": dict(self.release),
+            "release_command": self.release_command.to_json() if self.release_command else None,
+            "hooks": [h.to_json() for h in self.hooks],
+            "history": self.history,
         }
 
 
@@ -122,18 +131,19 @@ class Deployer:
 
     # -- workflows ---------------------------------------------------------
 
-    def test(self, app_name: str, revision: str) -> Outcome:
+    def test(self, app_name: str, ref: str) -> Outcome:
         app = self.app(app_name)
-        revision = resolve_revision(app, revision)
-        outcome = Outcome("test", app_name)
-        with self._locked(app_name, f"jailgen test {app_name} {revision[:12]}"):
+        release = releases.resolve(app, ref)
+        revision = release.sha
+        outcome = Outcome("test", app_name, release={"sha": revision, "ref": release.ref})
+        with self._locked(app_name, f"jailgen test {app_name} {release.describe()}"):
             change = self._with_cleanup(
                 lambda s: with_test_release(s, self.catalog, app_name, revision), app
             )
-            subject = f"{app_name}: test release {revision[:12]}"
-            if not self._apply(outcome, app, change, subject):
-                return outcome
-            self._verify(outcome, app)
+            subject = f"{app_name}: test release {release.describe()}"
+            if self._apply(outcome, app, change, subject):
+                self._verify(outcome, app)
+            self._record(outcome)
         return outcome
 
     def promote(self, app_name: str) -> Outcome:
@@ -146,37 +156,84 @@ class Deployer:
                 return outcome.fail("precheck", f"{app_name} has no release under test")
             if slots.test == slots.live:
                 return outcome.fail("precheck", f"{app_name}: {slots.test} is already live")
+            outcome.release = {"sha": state.revision_of(slots.test) or "", "ref": ""}
             started = time.monotonic()
             for host in app.hosts:
                 outcome.checks += self._check_routes(state, host, [app_name], "test")
             outcome.timings["precheck"] = time.monotonic() - started
-            return self._switch(
+            healthy = all(c.ok for c in outcome.checks)
+            if healthy and app.release_command and not self._release_phase(outcome, app, state):
+                return outcome
+            self._switch(
                 outcome,
                 app,
                 lambda s: promoted(self._unmoved(s, app_name, slots), self.catalog, app_name),
                 f"{app_name}: promote {slots.test} to live",
                 refusal=f"refusing to promote {slots.test}: its test route is not healthy",
             )
+            self._record(outcome)
+            if outcome.ok and app.after_promote:
+                outcome.hooks = release_command.run_hooks(app, outcome.release["sha"])
+            return outcome
 
-    def rollback(self, app_name: str) -> Outcome:
+    def _release_phase(self, outcome: Outcome, app: App, state: DeploymentState) -> bool:
+        """The release command in the jail under test on the canary host, after
+        its health check and before anything is committed (see
+        generator.release_command; a rollback does not run it)."""
+        slots = state.slots_of(app.name)
+        host = app.hosts[0]
+        jail = state.hosts[host].jails.get(slots.test) if slots and slots.test else None
+        if jail is None:
+            outcome.fail("release command", f"{host}: no jail under test to run it in")
+            return False
+        result = release_command.run(self.catalog, host, app, jail)
+        outcome.release_command = result
+        outcome.timings["release command"] = result.seconds
+        if not result.ok:
+            outcome.fail(
+                "release command",
+                f"{result.describe()}; nothing was switched, live is unchanged; its output:\n"
+                + result.tail(),
+            )
+        return result.ok
+
+    def rollback(self, app_name: str, to: str | None = None) -> Outcome:
+        """Live back to the newest previous jail it was not rolled back from, or
+        to the retained release `to` (a jail name, commit id or ref)."""
         app = self.app(app_name)
         outcome = Outcome("rollback", app_name)
-        with self._locked(app_name, f"jailgen rollback {app_name}"):
+        command = f"jailgen rollback {app_name}" + (f" --to {to}" if to else "")
+        with self._locked(app_name, command):
             state, _ = read_state(self.repo, self.catalog.site.module)
             slots = state.slots_of(app_name)
             target = slots.rollback_target if slots is not None else None
+            if slots is not None and to is not None:
+                try:
+                    target = releases.retained_target(app, state, slots, to)
+                except releases.NotRetained as exc:
+                    return outcome.fail("precheck", str(exc))
             if slots is None or target is None:
                 return outcome.fail("precheck", no_rollback_target(app_name, slots))
             outcome.checks += self._probe_jails(state, app, target)
-            return self._switch(
+            outcome.release = {"sha": state.revision_of(target) or "", "ref": ""}
+            chosen = target
+            self._switch(
                 outcome,
                 app,
-                lambda s: rolled_back(self._unmoved(s, app_name, slots), self.catalog, app_name),
+                lambda s: rolled_back(
+                    self._unmoved(s, app_name, slots), self.catalog, app_name, chosen
+                ),
                 f"{app_name}: roll back live to {target}",
                 refusal=f"refusing to roll back to {target}: it is not healthy",
             )
+            self._record(outcome)
+            return outcome
 
     # -- steps -------------------------------------------------------------
+
+    def _record(self, outcome: Outcome) -> None:
+        """The evidence, as a git note on the commit (while the lock is held)."""
+        outcome.history = history.record(self.repo, outcome, self.push)
 
     def _unmoved(self, state: DeploymentState, app: str, seen: Slots) -> DeploymentState:
         """The precondition of a switch: the app's slots are still those the health
@@ -382,25 +439,3 @@ class Deployer:
         outcome.step, outcome.message = saved[0], saved[1]
         outcome.ok = False
         outcome.reports = saved[2] + outcome.reports
-
-
-def resolve_revision(app: App, revision: str) -> str:
-    """A full commit id. When the app's source is a repository on this machine, a
-    short id is resolved in it and any id is checked to be one of its commits, so a
-    typo fails here, before anything is committed."""
-    revision = revision.strip().lower()
-    is_full = bool(names.SHA.match(revision))
-    if not is_full and not (
-        4 <= len(revision) < 40 and all(c in "0123456789abcdef" for c in revision)
-    ):
-        raise JailgenError(f"{revision!r} is not a git commit id (expected hex digits)")
-    source = Path(app.source.removeprefix("file://"))
-    if not (source.is_absolute() and source.exists()):
-        if is_full:
-            return revision  # a remote source: the host's git checks it
-        raise JailgenError(f"{app.name}: give the full 40-hex commit id ({app.source} is remote)")
-    try:
-        full: str = git.Repo(source).git.rev_parse("--verify", "--quiet", f"{revision}^{{commit}}")
-    except (git.GitCommandError, git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:
-        raise JailgenError(f"{app.name}: {revision} is not a commit of {app.source}") from exc
-    return full.strip()

@@ -76,6 +76,11 @@ def _identity_args(repo: git.Repo) -> list[str]:
     return args
 
 
+def identity_args(repo: git.Repo) -> list[str]:
+    """`-c user.name=... -c user.email=...` for a repo without an identity."""
+    return _identity_args(repo)
+
+
 def dirty_paths(repo: git.Repo, paths: Iterable[str]) -> list[str]:
     """Files under `paths` with uncommitted changes (staged, unstaged or untracked)."""
     if not repo.head.is_valid():

@@ -3,7 +3,9 @@
 Every app routed by a host's NGINX has a live route per domain and a test route
 for its test domain. Hiera names the jail of each slot: a route serves that
 jail's release (`/` names the release's commit and the health path answers 200),
-or answers 503 when the slot holds no running jail. The same expectations drive
+or answers 503 when the slot holds no running jail. A live route of an app in
+maintenance answers 503 with the maintenance page on `/`, while its health path
+still reaches the live jail. The same expectations drive
 the verification after a Puppet run and `jailgen status`.
 """
 
@@ -11,12 +13,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from generator import http
 from generator.catalog import Catalog
 from generator.state import DeploymentState
+
+# in the page NGINX answers with in maintenance (nginx.conf.epp)
+MAINTENANCE_MARK = '<meta name="generator" content="jailgen maintenance">'
 
 
 @dataclass(frozen=True)
@@ -28,10 +33,17 @@ class Route:
     health: str
     jail: str | None  # the running jail the slot names; None: the route answers 503
     revision: str | None
+    maintenance: bool = False  # a live route showing the maintenance page
+    https_port: int | None = None  # served over HTTPS on this port (HTTP redirects)
+    acme: bool = False  # HTTPS once the host has obtained its certificate; HTTP until then
 
     @property
     def what(self) -> str:
         return f"{self.app} {self.slot} {self.domain}"
+
+    @property
+    def expects(self) -> str:
+        return "maintenance" if self.maintenance else self.jail or "503"
 
 
 @dataclass(frozen=True)
@@ -49,7 +61,7 @@ class Served:
             "host": self.route.host,
             "slot": self.route.slot,
             "domain": self.route.domain,
-            "expected": self.route.jail or "503",
+            "expected": self.route.expects,
             "serves": self.serves,
             "ok": self.ok,
             "detail": self.detail,
@@ -72,6 +84,7 @@ def expected(
             name = getattr(slots, slot) if slots is not None else None
             jail = host_state.jails.get(name) if host_state and name else None
             running = jail if jail is not None and jail.ensure == "running" else None
+            paused = slot == "live" and slots is not None and slots.maintenance is not None
             for domain in domains:
                 routes.append(
                     Route(
@@ -82,6 +95,9 @@ def expected(
                         app.health,
                         running.name if running else None,
                         running.revision if running else None,
+                        paused,
+                        catalog.site.tls.https_port if app.tls is not None else None,
+                        app.tls is not None and app.tls.acme,
                     )
                 )
     return routes
@@ -97,14 +113,26 @@ def releases(state: DeploymentState, host: str) -> list[tuple[str, str]]:
 
 
 def probe(address: str, port: int, route: Route, known: Sequence[tuple[str, str]]) -> Served:
-    """One check of `route` through NGINX at address:port, with its Host header."""
-    root = http.get(address, port, "/", host=route.domain, timeout=5.0)
+    """One check of `route` through NGINX at address:port (its HTTPS port for a
+    route with TLS), with its Host header (and SNI)."""
+    if route.acme:
+        # no certificate yet: served over HTTP, as the configuration says
+        secure = _get(address, route.https_port or port, route, "/")
+        if secure.error is not None:
+            served = probe(address, port, replace(route, https_port=None, acme=False), known)
+            note = f"{served.detail} (over HTTP: no ACME certificate in use yet; {secure.error})"
+            return Served(route, served.ok, served.serves, note)
+    if route.https_port is not None:
+        port = route.https_port
+    root = _get(address, port, route, "/")
     serves = _identify(root, known, route.app)
+    if route.maintenance:
+        return _probe_maintenance(address, port, route, root, serves)
     if route.revision is None:
         ok = root.status == 503
         detail = "answers 503 (empty slot)" if ok else f"serves {serves}, expected 503"
         return Served(route, ok, serves, detail)
-    up = http.get(address, port, route.health, host=route.domain, timeout=5.0)
+    up = _get(address, port, route, route.health)
     ok = root.status == 200 and route.revision in root.body and up.status == 200
     if ok:
         detail = f"serves {route.jail}, {route.health} answers 200"
@@ -113,6 +141,26 @@ def probe(address: str, port: int, route: Route, known: Sequence[tuple[str, str]
     else:
         detail = f"serves {serves}, expected {route.jail}"
     return Served(route, ok, serves, detail)
+
+
+def _get(address: str, port: int, route: Route, path: str) -> http.Answer:
+    tls = route.https_port is not None
+    return http.get(address, port, path, host=route.domain, timeout=5.0, tls=tls)
+
+
+def _probe_maintenance(
+    address: str, port: int, route: Route, root: http.Answer, serves: str
+) -> Served:
+    if not (root.status == 503 and MAINTENANCE_MARK in root.body):
+        return Served(route, False, serves, f"serves {serves}, expected the maintenance page")
+    if route.revision is None:
+        return Served(route, True, "maintenance", "maintenance page (503); live slot empty")
+    up = _get(address, port, route, route.health)
+    if up.status != 200:
+        detail = f"maintenance page (503), but {route.health} -> {up.describe()}"
+        return Served(route, False, "maintenance", detail)
+    detail = f"maintenance page (503); {route.health} answers 200 (live is {route.jail})"
+    return Served(route, True, "maintenance", detail)
 
 
 def _identify(answer: http.Answer, known: Sequence[tuple[str, str]], app: str) -> str:

@@ -37,6 +37,9 @@ class Slots:
     # Retained jails that live was rolled back from: never a rollback target
     # again (until promoted anew), so repeated rollbacks walk back in time.
     rolled_back: tuple[str, ...] = ()
+    # In maintenance: the message of the page the live domains show (503);
+    # None when the live domains are served.
+    maintenance: str | None = None
 
     def referenced(self) -> list[str]:
         return [n for n in (self.test, self.live, *self.previous) if n is not None]
@@ -173,8 +176,15 @@ def state_from_node_data(certname: str, module: str, data: Mapping[str, Any]) ->
             live=entry.get("live") or None,
             previous=tuple(entry.get("previous") or ()),
             rolled_back=tuple(entry.get("rolled_back") or ()),
+            maintenance=_maintenance_message(entry.get("maintenance")),
         )
     return host
+
+
+def _maintenance_message(entry: Any) -> str | None:
+    if isinstance(entry, Mapping) and isinstance(entry.get("message"), str):
+        return str(entry["message"])
+    return None
 
 
 def plan(catalog: Catalog, current: DeploymentState) -> DeploymentState:
@@ -271,23 +281,46 @@ def promoted(state: DeploymentState, catalog: Catalog, app: str) -> DeploymentSt
         raise JailgenError(f"{app}: {slots.test} is already live")
     previous = tuple(n for n in (slots.live, *slots.previous) if n and n != slots.test)
     marked = tuple(n for n in slots.rolled_back if n in previous)
-    new = Slots(slots.test, slots.test, previous, marked)
+    new = replace(slots, live=slots.test, previous=previous, rolled_back=marked)
     return _edit_slots(state, catalog.apps[app].hosts, app, new)
 
 
-def rolled_back(state: DeploymentState, catalog: Catalog, app: str) -> DeploymentState:
+def rolled_back(
+    state: DeploymentState, catalog: Catalog, app: str, to: str | None = None
+) -> DeploymentState:
     """Live moves back to the rollback target (the newest previous jail live was
-    not rolled back from); the former live becomes the newest previous, marked as
-    rolled back from, so the next rollback goes further back."""
+    not rolled back from), or to the previous jail `to`; the former live becomes
+    the newest previous, marked as rolled back from, so the next rollback goes
+    further back. Rolling back `to` an older jail rolls back from the newer ones
+    it passes over too: they are marked as well."""
     slots = state.slots_of(app)
     target = slots.rollback_target if slots is not None else None
+    if slots is not None and to is not None:
+        if to not in slots.previous:
+            raise JailgenError(f"{app}: {to} is not a retained previous jail")
+        target = to
     if slots is None or target is None:
         raise JailgenError(no_rollback_target(app, slots))
     rest = tuple(n for n in slots.previous if n != target)
     previous = tuple(n for n in (slots.live, *rest) if n)
-    marked = tuple(n for n in (slots.live, *slots.rolled_back) if n and n in previous)
-    new = Slots(slots.test, target, previous, tuple(dict.fromkeys(marked)))
+    passed_over = slots.previous[: slots.previous.index(target)]
+    marks = {slots.live, *passed_over, *slots.rolled_back}
+    new = replace(
+        slots,
+        live=target,
+        previous=previous,
+        rolled_back=tuple(n for n in previous if n in marks),
+    )
     return _edit_slots(state, catalog.apps[app].hosts, app, new)
+
+
+def with_maintenance(
+    state: DeploymentState, catalog: Catalog, app: str, message: str | None
+) -> DeploymentState:
+    """The live domains of `app` show the maintenance page with `message`, or
+    (None) are served again. The slots stay as they are."""
+    slots = state.slots_of(app) or Slots()
+    return _edit_slots(state, catalog.apps[app].hosts, app, replace(slots, maintenance=message))
 
 
 def no_rollback_target(app: str, slots: Slots | None) -> str:

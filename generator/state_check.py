@@ -1,21 +1,25 @@
-"""The deployment state in a node file is checked like the catalog.
+"""The deployment state in the Hiera data is checked like the catalog.
 
 Node files may be edited by hand. Before jailgen reads slots, jails and addresses
 from one, every value it uses is checked: names, revisions, addresses, ensure
-values, slots naming jails the file declares, and no address held twice. Each
-problem is reported as `FILE:LINE:COL: key.path: problem (expected ...)`, all at
-once, before anything is rendered, committed or run.
+values, slots naming jails the file declares, and no address held twice. Every
+data file (common.yaml too) is also checked for hand edits that would make
+Puppet see other values of jailgen's keys than the ones jailgen wrote and
+verified: a per-node key in common.yaml, or `lookup_options` for one of its keys.
+Each problem is reported as `FILE:LINE:COL: key.path: problem (expected ...)`,
+all at once, before anything is rendered, committed or run.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import yaml
 
-from generator import names
+from generator import edge, names
 from generator.errors import Problem
 from generator.state import ENSURES
 
@@ -48,6 +52,50 @@ def check_node_data(module: str, data: Mapping[str, Any]) -> list[Found]:
             else:
                 found.append(((apps_key, str(app)), _invalid(entry, "a mapping")))
     return found
+
+
+def check_lookups(
+    data: Mapping[str, Any], owned: Collection[str], node_only: Collection[str], common: bool
+) -> list[Found]:
+    """Keys of one data file that would change how Puppet looks jailgen's keys up.
+
+    `owned` are the keys jailgen writes, `node_only` those it writes per node
+    only; `common` says the file is data/common.yaml."""
+    found: list[Found] = []
+    if common:
+        for key in sorted(str(k) for k in data if str(k) in node_only):
+            found.append(
+                (
+                    (key,),
+                    "jailgen writes this key in each node's file (data/nodes/<certname>.yaml); "
+                    "in common.yaml it would reach every host (expected no such key here)",
+                )
+            )
+    options = data.get("lookup_options")
+    if isinstance(options, Mapping):
+        for pattern in sorted(str(k) for k in options):
+            if _names_owned(pattern, owned):
+                found.append(
+                    (
+                        ("lookup_options", pattern),
+                        "jailgen writes its keys whole and checks what they route; a merge "
+                        "strategy would mix in values it never checked "
+                        "(expected no lookup_options for jailgen's keys)",
+                    )
+                )
+    return found
+
+
+def _names_owned(pattern: str, owned: Collection[str]) -> bool:
+    """Whether a lookup_options key names one of `owned`: exactly, or, as Hiera
+    reads a key that starts with `^`, as a regular expression."""
+    if not pattern.startswith("^"):
+        return pattern in owned
+    try:
+        regex = re.compile(pattern)
+    except re.error:
+        return False
+    return any(regex.search(key) for key in owned)
 
 
 def _check_jail(
@@ -130,6 +178,16 @@ def _check_slots(
             continue
         for i, item in enumerate(value):
             jail_ref((*path, listed, str(i)), item)
+    maintenance = entry.get("maintenance")
+    if maintenance is not None:
+        message = maintenance.get("message") if isinstance(maintenance, Mapping) else None
+        if not isinstance(message, str) or edge.check_message(message) is not None:
+            found.append(
+                (
+                    (*path, "maintenance"),
+                    _invalid(maintenance, "a mapping with a message: " + edge.MESSAGE_EXPECTED),
+                )
+            )
     marked = entry.get("rolled_back")
     previous = entry.get("previous") or []
     if isinstance(marked, list) and isinstance(previous, list):

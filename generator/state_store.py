@@ -16,23 +16,61 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from generator import yamlio
-from generator.errors import CatalogError, JailgenError, Problem
-from generator.files import write_atomic
-from generator.state import DeploymentState, HostState, Jail, Slots, state_from_node_data
-from generator.state_check import check_node_data, locate
+import yaml
 
-CACHE_VERSION = 2
+from generator import yamlio
+from generator.errors import CatalogError, Problem
+from generator.files import write_atomic
+from generator.render.hiera import common_owned_keys
+from generator.state import (
+    DeploymentState,
+    HostState,
+    Jail,
+    Slots,
+    owned_keys,
+    state_from_node_data,
+)
+from generator.state_check import Found, check_lookups, check_node_data, locate
+
+CACHE_VERSION = 3
 
 
 def parse_node_file(path: Path, text: str) -> Mapping[str, Any]:
+    """The Hiera keys of one data file; a file that is not YAML, or not a mapping,
+    is a positioned error like a catalog's."""
     try:
         data = yamlio.load_fast(text) or {}
-    except Exception as exc:
-        raise JailgenError(f"{path}: cannot parse: {exc}") from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = Problem(str(path), line, column, "", f"YAML syntax error: {exc.problem}")
+        raise CatalogError([problem]) from exc
+    except yaml.YAMLError as exc:
+        raise CatalogError([Problem(str(path), 1, 1, "", f"YAML error: {exc}")]) from exc
     if not isinstance(data, Mapping):
-        raise JailgenError(f"{path}: expected a mapping of Hiera keys")
+        expected = "invalid value (expected a mapping of Hiera keys)"
+        raise CatalogError([Problem(str(path), 1, 1, "", expected)])
     return data
+
+
+def common_file_problems(repo: Path, module: str) -> list[Problem]:
+    """What is wrong with data/common.yaml, as a hand may have left it: not YAML,
+    not a mapping, or something that changes how Puppet looks up jailgen's keys."""
+    path = repo / "data" / "common.yaml"
+    if not path.is_file():
+        return []
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = parse_node_file(path, text)
+    except CatalogError as error:
+        return error.problems
+    return locate(str(path), text, _lookup_problems(module, data, common=True))
+
+
+def _lookup_problems(module: str, data: Mapping[str, Any], common: bool) -> list[Found]:
+    node_only = set(owned_keys(module)) - set(common_owned_keys(module))
+    owned = set(owned_keys(module)) | set(common_owned_keys(module))
+    return check_lookups(data, owned, node_only, common)
 
 
 def _cache_path(repo: Path) -> Path | None:
@@ -67,22 +105,29 @@ def _from_cache(certname: str, entry: Mapping[str, Any]) -> HostState:
         host.jails[name] = Jail(**jail)
     for app, slots in entry["slots"].items():
         host.slots[app] = Slots(
-            slots["test"], slots["live"], tuple(slots["previous"]), tuple(slots["rolled_back"])
+            slots["test"],
+            slots["live"],
+            tuple(slots["previous"]),
+            tuple(slots["rolled_back"]),
+            slots.get("maintenance"),
         )
     return host
 
 
 def read_state(repo: Path, module: str) -> tuple[DeploymentState, dict[str, str]]:
-    """The state of every node file, and each file's text by repo-relative path."""
+    """The state of every node file, and each file's text by repo-relative path.
+    Every problem of common.yaml and the node files is raised at once."""
     state = DeploymentState()
     texts: dict[str, str] = {}
+    problems = common_file_problems(repo, module)
     nodes = repo / "data" / "nodes"
     if not nodes.is_dir():
+        if problems:
+            raise CatalogError(problems)
         return state, texts
     cache_path = _cache_path(repo)
     cached = _load_cache(cache_path, module)
     fresh: dict[str, Any] = {}
-    problems: list[Problem] = []
     for path in sorted(nodes.glob("*.yaml")):
         rel = f"data/nodes/{path.name}"
         certname = path.name[: -len(".yaml")]
@@ -94,8 +139,12 @@ def read_state(repo: Path, module: str) -> tuple[DeploymentState, dict[str, str]
             host = _from_cache(certname, entry)
             fresh[rel] = entry
         else:
-            data = parse_node_file(path, text)
-            found = check_node_data(module, data)
+            try:
+                data = parse_node_file(path, text)
+            except CatalogError as error:
+                problems += error.problems
+                continue
+            found = check_node_data(module, data) + _lookup_problems(module, data, common=False)
             if found:
                 problems += locate(str(path), text, found)
                 continue

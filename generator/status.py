@@ -52,6 +52,7 @@ class AppHostStatus:
     head: str | None = None
     routes: list[routes.Served] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    maintenance: str | None = None  # the page's message while the app is in maintenance
 
     @property
     def ok(self) -> bool:
@@ -68,6 +69,7 @@ class AppHostStatus:
             "head": self.head,
             "last_run": self.last_run,
             "problems": list(self.problems),
+            "maintenance": self.maintenance,
         }
 
 
@@ -165,7 +167,9 @@ def _app_row(
             jails.append(
                 JailStatus(slot, jail.name, jail.revision, jail.address, jail.ensure, health, note)
             )
-    return AppHostStatus(name, certname, jails, None, None)
+    row = AppHostStatus(name, certname, jails, None, None)
+    row.maintenance = slots.maintenance if slots is not None else None
+    return row
 
 
 def _pending(

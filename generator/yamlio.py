@@ -65,7 +65,8 @@ def _inline(value: Any) -> str:
     if isinstance(value, Mapping):
         return "{}"
     if isinstance(value, list | tuple):
-        return "[]"
+        # a list inside a list (an argument vector): flow style, one line
+        return "[" + ", ".join(_inline(item) for item in value) + "]"
     return _scalar(value)
 
 

@@ -11,6 +11,9 @@ DEB_PACKAGES=(git puppet-agent nginx bubblewrap puppet-lint ruby-rspec-puppet wr
 # The module's Forge-style checks: REFERENCE.md, metadata.json lint, rspec-puppet
 # driven by facterdb's facts for each supported operating system.
 DEB_PACKAGES+=(puppet-strings metadata-json-lint ruby-rspec-puppet-facts)
+# HTTPS: certbot is the ACME client the module runs on Debian hosts; pebble
+# (RFC 8555 test server) is the ACME server the tests start on loopback.
+DEB_PACKAGES+=(certbot pebble)
 DEB_PACKAGES+=(puppetserver puppetdb puppet-terminus-puppetdb postgresql r10k openssh-server openssh-client)
 
 missing=()

@@ -46,6 +46,9 @@ class LocalSite:
     others: tuple[str, ...] = ()
     shas: list[str] = field(default_factory=list)
     port: int = 0
+    # more catalog text: indented site keys, and keys of the app hello
+    site_keys: str = ""
+    hello_keys: str = ""
 
     @property
     def root(self) -> Path:
@@ -69,7 +72,7 @@ class LocalSite:
 
     def create(self, commits: int = 4) -> LocalSite:
         self.shas = make_app_repo(self.base / "sources" / "hello", commits)
-        self.port = free_port()
+        self.port = self.port or free_port()
         self.catalog_path.write_text(
             f"""\
 site:
@@ -78,7 +81,7 @@ site:
     linux: {{interface: lo, network: {NETWORK}}}
   nginx: {{listen: 127.0.0.1, port: {self.port}}}
   retention: {self.retention}
-hosts:
+{self.site_keys}hosts:
   {HOST}: {{os: linux, jails_dir: {self.jails_dir}}}
 apps:
   hello:
@@ -89,7 +92,7 @@ apps:
     run:
       command: [python3, app.py]
       port: 8000
-"""
+{self.hello_keys}"""
             + "".join(self._other_app(name) for name in self.others)
         )
         repo.init(self.control)

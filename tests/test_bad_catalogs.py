@@ -25,6 +25,10 @@ def test_every_class_of_error_has_a_fixture() -> None:
         "port_range",
         "pool_too_small",
         "undeclared_host",
+        "test_access",
+        "tls",
+        "acme",
+        "acme_unconfigured",
     } <= names
     for path in BAD:
         assert path.with_suffix(".expected").is_file(), path

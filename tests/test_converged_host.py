@@ -209,6 +209,8 @@ def test_every_managed_file(converged: Converged) -> None:
         base / "etc" / "resolv.conf",
         base / "etc" / "localtime",
         base / "etc" / "rc",
+        base / "etc" / "passwd",
+        base / "etc" / "group",
         prefix / "nginx.conf",
         prefix / "nat.nft",
         *releases,
@@ -228,6 +230,15 @@ def test_every_managed_file(converged: Converged) -> None:
     # a copy of the zone file, not the host's link to it
     _expect(base / "etc" / "localtime", "file", content=Path("/etc/localtime").read_bytes())
     _expect(base / "etc" / "rc", "file", 0o755, LINUX_RC.read_bytes())
+    # the jail's users, as on a FreeBSD base: builds run as www (uid 80)
+    _expect(
+        base / "etc" / "passwd",
+        "file",
+        0o644,
+        b"root:x:0:0:root:/root:/bin/sh\n"
+        b"www:x:80:80:World Wide Web Owner:/nonexistent:/usr/sbin/nologin\n",
+    )
+    _expect(base / "etc" / "group", "file", 0o644, b"root:x:0:\nwww:x:80:\n")
 
     services = converged.data["jails::services"]["hello"]
     # the service addresses are the top of the pool, never a jail's

@@ -206,7 +206,10 @@ def test_an_unknown_commit_is_refused_before_anything_is_committed(site: LocalSi
         "test", "hello", missing, "-c", str(site.catalog_path), "-r", str(site.control)
     )
     assert result.returncode == 2
-    assert f"hello: {missing} is not a commit of {site.base / 'sources' / 'hello'}" in result.stderr
+    assert (
+        f"hello: {missing} is not a commit, branch or tag of {site.base / 'sources' / 'hello'}"
+        in result.stderr
+    )
     assert git.Repo(site.control).head.commit.hexsha == head
 
 

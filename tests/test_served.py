@@ -5,14 +5,17 @@ replaces a hand edit silently. Real git, `puppet apply`, NGINX and HTTP."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import git
 import pytest
+import yaml
 
 from generator import http
 from generator.commands.render import render_catalog
+from generator.errors import CatalogError
 from generator.state import promoted
 from tests.conftest import run_jailgen
 from tests.localsite import HOST, LocalSite
@@ -111,7 +114,8 @@ def test_a_hijacked_route_of_another_app_fails_the_promotion_and_is_reverted(
     assert served(site, "other.example.com").status == 503  # other has nothing live
     assert deployer.test("hello", site.shas[2]).ok
 
-    # a hand edit in common.yaml deep-merges a live slot into the other app
+    # A hand edit in common.yaml that would deep-merge a live slot into the
+    # other app is refused before anything is done...
     common = site.control / "data/common.yaml"
     commit_by_hand(
         site,
@@ -122,24 +126,48 @@ def test_a_hijacked_route_of_another_app_fails_the_promotion_and_is_reverted(
         "Tune the apps' lookup",
     )
     before = git.Repo(site.control).head.commit.hexsha
+    with pytest.raises(CatalogError) as refused:
+        deployer.promote("hello")
+    assert [p.path for p in refused.value.problems] == ["lookup_options.jails::apps", "jails::apps"]
+    assert git.Repo(site.control).head.commit.hexsha == before
+    git.Repo(site.control).git.revert("--no-edit", "HEAD")
+    before = git.Repo(site.control).head.commit.hexsha
 
-    outcome = deployer.promote("hello")
-    assert not outcome.ok
-    assert outcome.step == "route check"
-    assert f"other live other.example.com: serves {jail(site, 0)}, expected 503" in outcome.message
-    assert outcome.reverted_by is not None
-    assert git.Repo(site.control).head.commit.hexsha == outcome.reverted_by
-    assert git.Repo(site.control).head.commit.parents[0].parents[0].hexsha == before
-    assert site.shas[0] in served(site, "hello.example.com").body  # live as before
-
-    code, rows = status_of(site)
-    assert code == 1
-    other = next(r for r in rows if r["app"] == "other")
-    assert other["ok"] is False
-    assert any(
-        f"live other.example.com: serves {jail(site, 0)}, expected 503" in p
-        for p in other["problems"]  # type: ignore[union-attr]
+    # ...but a stray NAT rule on the host, outside anything jailgen writes, still
+    # sends the other app's empty live slot to hello's old jail: the promotion's
+    # check of every route on the host catches it, and the promotion is reverted.
+    services = yaml.safe_load((site.control / f"data/nodes/{HOST}.yaml").read_text())
+    other_live = services["jails::services"]["other"]["live"]
+    hello_old = services["jails::jails"][jail(site, 0)]["address"]
+    stray = "jails_stray_rule"
+    rules = (
+        f"table ip {stray} {{\n  chain output {{\n"
+        "    type nat hook output priority -100; policy accept;\n"
+        f"    ip daddr {other_live} tcp dport 8000 dnat to {hello_old}:8000\n  }}\n}}\n"
     )
+    subprocess.run(["nft", "-f", "-"], input=rules, text=True, check=True)
+    try:
+        outcome = deployer.promote("hello")
+        assert not outcome.ok
+        assert outcome.step == "route check"
+        assert f"other live other.example.com: serves {jail(site, 0)}, expected 503" in (
+            outcome.message
+        )
+        assert outcome.reverted_by is not None
+        assert git.Repo(site.control).head.commit.hexsha == outcome.reverted_by
+        assert git.Repo(site.control).head.commit.parents[0].parents[0].hexsha == before
+        assert site.shas[0] in served(site, "hello.example.com").body  # live as before
+
+        code, rows = status_of(site)
+        assert code == 1
+        other = next(r for r in rows if r["app"] == "other")
+        assert other["ok"] is False
+        assert any(
+            f"live other.example.com: serves {jail(site, 0)}, expected 503" in p
+            for p in other["problems"]  # type: ignore[union-attr]
+        )
+    finally:
+        subprocess.run(["nft", "delete", "table", "ip", stray], check=True)
 
 
 def test_status_tells_what_is_served_after_a_promotion_that_never_ran(site: LocalSite) -> None:

@@ -4,6 +4,7 @@ import pytest
 
 from generator.catalog import Catalog, parse_catalog
 from generator.errors import JailgenError
+from generator.releases import NotRetained, retained_target
 from generator.render.hiera import node_data
 from generator.service_addresses import service_addresses
 from generator.state import (
@@ -221,3 +222,49 @@ def test_jails_never_get_an_apps_service_address() -> None:
         assert not reserved & {j.address for j in host.jails.values()}
     else:
         raise AssertionError("the pool never ran out")
+
+
+def test_rollback_to_an_older_release_marks_the_ones_it_passes_over() -> None:
+    catalog, state = _site_with_live(3, 5, [4, 3, 2])
+    state = plan(catalog, rolled_back(state, catalog, "alpha", _jail(2)))
+    slots = state.slots_of("alpha")
+    assert slots is not None
+    assert (slots.live, slots.previous) == (_jail(2), (_jail(5), _jail(4), _jail(3)))
+    assert slots.rolled_back == (_jail(5), _jail(4), _jail(3))
+    assert slots.rollback_target is None
+    # an explicit target may be one live was rolled back from
+    state = plan(catalog, rolled_back(state, catalog, "alpha", _jail(4)))
+    slots = state.slots_of("alpha")
+    assert slots is not None
+    assert (slots.live, slots.previous) == (_jail(4), (_jail(2), _jail(5), _jail(3)))
+    assert slots.rolled_back == (_jail(2), _jail(5), _jail(3))
+    with pytest.raises(JailgenError, match=f"alpha: {_jail(9)} is not a retained previous jail"):
+        rolled_back(state, catalog, "alpha", _jail(9))
+
+
+def test_the_rollback_target_named_by_a_jail_or_commit_id() -> None:
+    catalog, state = _site_with_live(3, 5, [4, 3, 2])
+    app = catalog.apps["alpha"]
+    slots = state.slots_of("alpha")
+    assert slots is not None
+    assert retained_target(app, state, slots, _jail(3)) == _jail(3)
+    assert retained_target(app, state, slots, "2222222") == _jail(2)
+    assert retained_target(app, state, slots, "4" * 40) == _jail(4)
+    with pytest.raises(NotRetained) as caught:
+        retained_target(app, state, slots, "5555")
+    assert str(caught.value) == f"alpha: 5555 is live already ({_jail(5)})"
+    with pytest.raises(NotRetained) as caught:
+        retained_target(app, state, slots, "7777777")
+    assert str(caught.value) == (
+        "alpha: 7777777 is not a retained release that is running; retained and running: "
+        f"{_jail(4)}, {_jail(3)}, {_jail(2)}"
+    )
+    state = plan(catalog, rolled_back(state, catalog, "alpha"))
+    slots = state.slots_of("alpha")
+    assert slots is not None
+    with pytest.raises(NotRetained) as caught:
+        retained_target(app, state, slots, _jail(1))
+    assert str(caught.value) == (
+        f"alpha: {_jail(1)} is not a retained release that is running; retained and running: "
+        f"{_jail(5)} (rolled back from), {_jail(3)}, {_jail(2)}"
+    )

@@ -86,3 +86,53 @@ def test_a_slot_naming_another_apps_jail_is_refused(control_repo: Path) -> None:
     path.write_text(path.read_text().replace("test: blog_0a1b2c3d4e5f", "test: shop_3f2a9c1e0b1a"))
     with pytest.raises(CatalogError, match=r"belongs to app 'shop', not 'blog'"):
         read_state(control_repo, "jails")
+
+
+def test_data_files_that_are_not_yaml_are_refused_with_their_position(
+    control_repo: Path,
+) -> None:
+    render(FIXTURE_CATALOG, control_repo)
+    common = control_repo / "data/common.yaml"
+    common.write_text(common.read_text() + "extra: [1, 2\n")
+    node = control_repo / NODE
+    node.write_text("- a list\n- not keys\n")
+    with pytest.raises(CatalogError) as info:
+        read_state(control_repo, "jails")
+    lines = len(common.read_text().splitlines())
+    assert [str(p) for p in info.value.problems] == [
+        f"{common}:{lines + 1}:1: YAML syntax error: did not find expected ',' or ']'",
+        f"{node}:1:1: invalid value (expected a mapping of Hiera keys)",
+    ]
+
+
+def test_hand_edits_that_change_how_puppet_looks_up_jailgens_keys_are_refused(
+    control_repo: Path,
+) -> None:
+    """A per-node key in common.yaml, or lookup_options for a key jailgen owns
+    (exactly, or by a Hiera regular expression), would make Puppet see values
+    jailgen never wrote or checked."""
+    render(FIXTURE_CATALOG, control_repo)
+    common = control_repo / "data/common.yaml"
+    before = common.read_text()
+    common.write_text(
+        before + "jails::apps:\n  shop:\n    live: shop_3f2a9c1e0b1a\n"
+        "lookup_options:\n  '^jails::(apps|jails)$':\n    merge: deep\n"
+        "  profile::motd:\n    merge: unique\n"  # not jailgen's: allowed
+    )
+    node = control_repo / NODE
+    node_before = node.read_text()
+    node.write_text(node_before + "lookup_options:\n  jails::jails:\n    merge: hash\n")
+    with pytest.raises(CatalogError) as info:
+        read_state(control_repo, "jails")
+    start = len(before.splitlines())
+    merge = (
+        "jailgen writes its keys whole and checks what they route; a merge strategy would "
+        "mix in values it never checked (expected no lookup_options for jailgen's keys)"
+    )
+    assert [str(p) for p in info.value.problems] == [
+        f"{common}:{start + 2}:3: jails::apps: jailgen writes this key in each node's file "
+        "(data/nodes/<certname>.yaml); in common.yaml it would reach every host "
+        "(expected no such key here)",
+        f"{common}:{start + 6}:5: lookup_options.^jails::(apps|jails)$: {merge}",
+        f"{node}:{len(node_before.splitlines()) + 3}:5: lookup_options.jails::jails: {merge}",
+    ]

@@ -40,6 +40,7 @@ class RunReport:
     changed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     duration_s: float = 0.0
+    run_id: str | None = None  # the report's transaction_uuid
 
     @property
     def ok(self) -> bool:
@@ -61,6 +62,7 @@ class RunReport:
             "changed": self.changed,
             "errors": self.errors,
             "duration_s": round(self.duration_s, 3),
+            "run_id": self.run_id,
         }
 
 
@@ -92,6 +94,7 @@ def parse_report(text: str, exit_code: int, host: str) -> RunReport:
         if log.get("level") in ("err", "crit", "alert", "emerg")
     ]
     version = data.get("configuration_version")
+    run_id = data.get("transaction_uuid")
     return RunReport(
         host=str(data.get("host", host)),
         status=str(data.get("status", "failed")),
@@ -100,6 +103,7 @@ def parse_report(text: str, exit_code: int, host: str) -> RunReport:
         failed=failed,
         changed=changed,
         errors=errors,
+        run_id=None if run_id is None else str(run_id),
     )
 
 

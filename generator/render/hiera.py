@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.catalog import App, Catalog
+from generator.edge import Acme
 from generator.service_addresses import nat_table, service_addresses
 from generator.state import DeploymentState, Slots, owned_keys
 
@@ -15,14 +16,37 @@ def common_data(catalog: Catalog) -> dict[str, Any]:
         f"{m}::freebsd_release": site.freebsd_release,
         f"{m}::nginx_listen": site.nginx_listen,
         f"{m}::nginx_port": site.nginx_port,
+        f"{m}::nginx_https_port": site.tls.https_port,
+        f"{m}::nginx_hsts": site.tls.hsts,
+        f"{m}::acme": _acme_data(site.tls.acme),
         f"{m}::zfs_root": site.zfs_root,
     }
 
 
 def common_owned_keys(module: str) -> tuple[str, ...]:
     return tuple(
-        f"{module}::{k}" for k in ("freebsd_release", "nginx_listen", "nginx_port", "zfs_root")
+        f"{module}::{k}"
+        for k in (
+            "freebsd_release",
+            "nginx_listen",
+            "nginx_port",
+            "nginx_https_port",
+            "nginx_hsts",
+            "acme",
+            "zfs_root",
+        )
     )
+
+
+def _acme_data(acme: Acme | None) -> dict[str, str] | None:
+    if acme is None:
+        return None
+    data = {"directory": acme.directory, "email": acme.email}
+    if acme.webroot is not None:
+        data["webroot"] = acme.webroot
+    if acme.ca_bundle is not None:
+        data["ca_bundle"] = acme.ca_bundle
+    return data
 
 
 def _app_data(app: App, slots: Slots) -> dict[str, Any]:
@@ -37,6 +61,12 @@ def _app_data(app: App, slots: Slots) -> dict[str, Any]:
         "packages": list(app.packages),
         "jail_params": dict(app.jail_params),
     }
+    if app.build:
+        data["build"] = [list(argv) for argv in app.build]
+    if app.test_access is not None:
+        data["test_access"] = app.test_access.to_hiera()
+    if app.tls is not None:
+        data["tls"] = {"acme": True} if app.tls.acme else {"cert": app.tls.cert, "key": app.tls.key}
     # an empty slot is left out rather than written as null
     if slots.test:
         data["test"] = slots.test
@@ -45,6 +75,11 @@ def _app_data(app: App, slots: Slots) -> dict[str, Any]:
     data["previous"] = list(slots.previous)
     if slots.rolled_back:
         data["rolled_back"] = list(slots.rolled_back)
+    if slots.maintenance is not None:
+        data["maintenance"] = {
+            "message": slots.maintenance,
+            "retry_after": app.maintenance.retry_after,
+        }
     return data
 
 

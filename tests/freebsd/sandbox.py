@@ -36,6 +36,7 @@ SBIN_TOOLS = (
     "pkg",
     "freebsd-update",
     "pfctl",
+    "chroot",
 )
 BIN_TOOLS = ("fetch", "tar", "freebsd-version")
 FREEBSD_PATH = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin"
@@ -56,6 +57,7 @@ def prepare(root: Path) -> None:
             if not link.is_symlink():
                 link.symlink_to(BIN / tool)
     etc = root / "etc"
+    (etc / ".fbmodel-root").write_text(f"{root}\n")  # fbmodel.host.ROOT_FILE
     for entry in sorted(Path("/etc").iterdir()):
         link = etc / entry.name
         if entry.name in SECRET or link.exists() or link.is_symlink():

@@ -584,3 +584,60 @@ def test_every_call_is_logged_and_the_executables_work(model: Model) -> None:
         ("jls", ["-j", "nosuch"], 1),
         ("freebsd-version", ["-ku"], 0),
     ]
+
+
+def test_chroot_checks_its_user_and_root_and_runs_only_what_the_root_holds(model: Model) -> None:
+    root = "/usr/local/jails/containers/web_1"
+    for path in ("bin", "usr/local/web"):
+        model.path(f"{root}/{path}").mkdir(parents=True)
+    (model.path(f"{root}/bin/sh")).write_text("#!/bin/sh\n")
+    model.path(f"{root}/bin/sh").chmod(0o555)
+    ok(model("pkg", "-r", root, "install", "-y", "node20"))
+    script = ["/bin/sh", "-c", 'cd "$1" || exit 1; shift; exec "$@"', "build"]
+    user = model("chroot", "-u", "nosuchuser", root, "/bin/sh")
+    assert (user.status, user.err) == (1, "chroot: no such user `nosuchuser'\n")
+    missing = model("chroot", "-u", "www", "/usr/local/jails/containers/none", "/bin/sh")
+    assert (missing.status, missing.err) == (
+        1,
+        "chroot: /usr/local/jails/containers/none: No such file or directory\n",
+    )
+    absent = model("chroot", root, "/usr/local/bin/npm", "ci")
+    assert (absent.status, absent.err) == (
+        1,
+        "chroot: /usr/local/bin/npm: No such file or directory\n",
+    )
+    nodir = model("chroot", root, *script, "/usr/local/nowhere", "node")
+    assert (nodir.status, nodir.err) == (
+        1,
+        "build: cd: /usr/local/nowhere: No such file or directory\n",
+    )
+    notfound = model("chroot", root, *script, "/usr/local/web", "npm", "ci")
+    assert (notfound.status, notfound.err) == (127, "build: exec: npm: not found\n")
+    ok(
+        model(
+            "chroot",
+            "-u",
+            "www",
+            "-g",
+            "www",
+            root,
+            *script,
+            "/usr/local/web",
+            "/usr/local/bin/node",
+            "-v",
+        )
+    )
+    (execution,) = read_state(model.root)["executions"]
+    assert (execution["argv"], execution["cwd"], execution["uid"], execution["gid"]) == (
+        ["/usr/local/bin/node", "-v"],
+        "/usr/local/web",
+        80,
+        80,
+    )
+    other = model("chroot", root, "/bin/sh", "-c", "echo hi")
+    assert (other.status, other.err) == (
+        3,
+        "fbmodel: running /bin/sh in a chroot is not modelled\n",
+    )
+    usage = model("chroot")
+    assert usage.status == 1 and usage.err.startswith("usage: chroot [-d] [-n]")

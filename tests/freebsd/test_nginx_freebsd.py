@@ -10,6 +10,7 @@ fails as it would without DNS), so only the NGINX profile is applied
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,21 @@ from tests.freebsd.fbmodel.host import Host
 from tests.freebsd.site import FreeBSDSite, Run, changes
 
 NGINX_CONF = "/usr/local/etc/nginx/nginx.conf"
+
+
+def make_certificate(cert: Path, key: Path) -> None:
+    cert.parent.mkdir(parents=True, exist_ok=True)
+    key.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-subj", "/CN=shop.example.com", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
 PROFILE = "--tags=jails::nginx"
 
 
@@ -34,6 +50,15 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[
         base = tmp_path_factory.mktemp(certname)
         with hermetic(base):
             site = FreeBSDSite(base, certname).create(FIXTURE_CATALOG.read_text())
+            # shop's test_access names a password file, which the host must have
+            password_file = site.file("/usr/local/etc/nginx/shop-qa.htpasswd")
+            password_file.parent.mkdir(parents=True, exist_ok=True)
+            password_file.write_text("qa:{PLAIN}qa\n")
+            # and its tls a certificate and key, which the real `nginx -t` loads
+            make_certificate(
+                site.file("/usr/local/etc/ssl/shop.pem"),
+                site.file("/usr/local/etc/ssl/private/shop.key"),
+            )
             found[certname] = (site, site.apply(PROFILE))
     yield found
 
@@ -156,6 +181,7 @@ def test_a_promotion_replaces_the_pf_anchor_and_leaves_nginx_alone(
         # the jailgen_pf fact: pf is enabled and pf.conf hooks the anchor
         ["pfctl", "-s", "info"],
         ["pfctl", "-s", "nat"],
+        ["pfctl", "-s", "Interfaces", "-v"],
         ["pfctl", "-n", "-a", table, "-f", run_validate_path(run)],
         ["pfctl", "-a", table, "-f", anchor],
         ["pfctl", "-a", table, "-s", "nat"],
@@ -188,6 +214,12 @@ def test_nothing_was_written_outside_the_sandbox() -> None:
             "/etc/pf.conf, then service pf reload",
         ),
         (
+            'set skip on lo\nrdr-anchor "jails"\npass all\n',  # lo is the group of lo0 and lo1
+            True,
+            "pf.conf skips lo, so pf translates nothing on lo1: set skip on lo0 only, "
+            "then service pf reload",
+        ),
+        (
             'set skip on lo0\nrdr-anchor "jails"\npass all\n',
             False,
             "pf is not enabled: the jails anchor routes the slots "
@@ -207,3 +239,25 @@ def test_a_host_whose_pf_would_not_route_the_slots_fails_to_compile_and_nothing_
     assert message in run.report.summary(), run.describe()
     assert changes(run) == []
     assert not site.file(NGINX_CONF).exists()
+
+
+def test_shop_is_served_over_https_for_qa_only_on_its_test_domain(
+    hosts: dict[str, tuple[FreeBSDSite, Run]],
+) -> None:
+    for site, run in hosts.values():
+        assert run.report.ok, run.describe()
+        conf = site.file(NGINX_CONF).read_text()
+        assert (
+            "    # shop: test\n    server {\n        listen 127.0.0.1:443 ssl;\n"
+            "        server_name shop.test.example.com;\n"
+            "        ssl_certificate /usr/local/etc/ssl/shop.pem;\n"
+            "        ssl_certificate_key /usr/local/etc/ssl/private/shop.key;\n"
+            '        add_header X-Robots-Tag "noindex, nofollow" always;\n\n'
+            "        # QA only: the networks listed, or a password from the htpasswd file.\n"
+            "        # This host's own 127.0.0.1 is allowed for jailgen's route checks.\n"
+            "        satisfy any;\n        allow 127.0.0.1;\n        allow 10.20.0.0/16;\n"
+            "        allow 192.0.2.0/24;\n        deny all;\n"
+            '        auth_basic "shop test";\n'
+            "        auth_basic_user_file /usr/local/etc/nginx/shop-qa.htpasswd;\n"
+        ) in conf
+        assert "return 301 https://$host$request_uri;" in conf

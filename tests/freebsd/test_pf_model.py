@@ -126,6 +126,7 @@ def test_the_main_ruleset_shows_its_translation_hooks_and_pf_reports_its_status(
         ('rdr-anchor "other"\npass all\n', True),  # the anchor is loaded but never hooked
         (PF_CONF, False),  # pf is not enabled
         ('set skip on { lo0 lo1 }\nrdr-anchor "site"\n', True),  # the jail interface is skipped
+        ('set skip on lo\nrdr-anchor "site"\n', True),  # so is its group, lo
     ],
 )
 def test_an_anchor_translates_only_when_pf_is_enabled_hooks_it_and_does_not_skip_the_interface(
@@ -151,3 +152,9 @@ def test_a_main_ruleset_with_a_syntax_error_loads_nothing(root: Path) -> None:
         "/etc/pf.conf:2: syntax error\npfctl: Syntax error in config file: pf rules not loaded\n",
     )
     assert pfctl(root, "-s", "nat").stdout == 'rdr-anchor "site" all\n'
+
+
+def test_interfaces_show_what_set_skip_names(bare: Path) -> None:
+    load_main(bare, 'set skip on lo\nrdr-anchor "site"\n')
+    assert pfctl(bare, "-s", "Interfaces").stdout == "all\nem\nem0\nlo\nlo0\n"
+    assert pfctl(bare, "-s", "Interfaces", "-v").stdout == "all\nem\nem0\nlo (skip)\nlo0\n"

@@ -96,6 +96,7 @@ TOOLS: dict[str, Tool] = {
     "git": _module("pkg", "git"),
     "nginx": _module("nginx", "nginx"),
     "pfctl": _module("pf", "pfctl"),
+    "chroot": _module("chroot", "chroot"),
 }
 
 

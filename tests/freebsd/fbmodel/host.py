@@ -126,7 +126,7 @@ class Host:
     def open(cls, root: Path | None = None) -> Iterator[Host]:
         """The host named by FREEBSD_MODEL_ROOT, locked for the whole call."""
         if root is None:
-            value = os.environ.get(ROOT_VARIABLE)
+            value = os.environ.get(ROOT_VARIABLE) or _root_in_sandbox()
             if not value:
                 raise ToolError(f"{ROOT_VARIABLE} is not set: no FreeBSD host to act on", 70)
             root = Path(value)
@@ -157,6 +157,18 @@ class Host:
         pid = int(self.state["next_pid"])
         self.state["next_pid"] = pid + 1
         return pid
+
+
+# In the sandbox, the model root's /etc names the root: a tool run with a
+# cleared environment (as chroot(8) is by jail_build) still finds its host.
+ROOT_FILE = "/etc/.fbmodel-root"
+
+
+def _root_in_sandbox() -> str | None:
+    try:
+        return Path(ROOT_FILE).read_text().strip() or None
+    except OSError:
+        return None
 
 
 def read_calls(root: Path) -> list[dict[str, Any]]:

@@ -5,12 +5,16 @@ with (pf.conf(5) TRANSLATION: "the translated address is kept in the state").
 
 Modelled: `-a ANCHOR` with `-f FILE` (`-n` only parses), `-f FILE` of the main
 ruleset, `-e` / `-d`, `-s nat` / `-sn` (of an anchor or the main ruleset),
-`-s info` / `-si` (its first line), `-s state` / `-ss`. An anchor's rule
+`-s info` / `-si` (its first line), `-s Interfaces -v` / `-sI -v` (the group
+`all`, each interface's driver group and each interface, marked `(skip)` where
+`set skip` names it, as print_iface does), `-s state` / `-ss`. An anchor's rule
 language is pf.conf(5)'s rdr rule:
 
     rdr [pass] [on IFACE] [inet] proto tcp from any to ADDR port PORT -> ADDR port PORT
 
-The main ruleset (pf.conf) may also hold `set skip on IFACE`, translation
+The main ruleset (pf.conf) may also hold `set skip on IFACE` (an interface,
+or an interface group such as `lo`, which every lo interface belongs to),
+translation
 anchor hooks (`rdr-anchor "NAME"`, `nat-anchor "NAME"`), filter anchor hooks
 (`anchor "NAME"`) and filter rules (`pass ...`, `block ...`, kept as text).
 Comments (`#`) and blank lines are skipped. A connection is made with
@@ -34,7 +38,7 @@ RDR = re.compile(
     r" to (?P<to>\S+) port (?:= )?(?P<port>\d+) -> (?P<target>\S+) port (?P<tport>\d+)"
 )
 HOOK = re.compile(r'(?P<kind>rdr-anchor|nat-anchor|anchor) "(?P<name>[A-Za-z0-9_/*-]+)"(?: all)?')
-SKIP = re.compile(r"set skip on (?:\{ ?)?(?P<ifaces>[a-z]+[0-9]+(?:,? [a-z]+[0-9]+)*)(?: ?\})?")
+SKIP = re.compile(r"set skip on (?:\{ ?)?(?P<ifaces>[a-z]+[0-9]*(?:,? [a-z]+[0-9]*)*)(?: ?\})?")
 FILTER = re.compile(r"(?:pass|block)(?: .*)?")
 NOT_LOADED = "pfctl: Syntax error in config file: pf rules not loaded"
 
@@ -115,12 +119,19 @@ def format_rule(rule: dict[str, Any]) -> str:
     )
 
 
+def _group(interface: str) -> str:
+    """The interface group an interface belongs to by its driver (lo1: lo)."""
+    return interface.rstrip("0123456789")
+
+
+def _skipped(pf: dict[str, Any]) -> set[str]:
+    return {name for r in pf["main"] if r["kind"] == "skip" for name in r["interfaces"]}
+
+
 def _translations(pf: dict[str, Any], interface: str) -> list[dict[str, Any]]:
     """The rdr rules a new connection on `interface` meets, in evaluation order:
     the main ruleset's own, and those of each anchor it hooks with rdr-anchor."""
-    if not pf["enabled"] or any(
-        interface in r["interfaces"] for r in pf["main"] if r["kind"] == "skip"
-    ):
+    if not pf["enabled"] or {interface, _group(interface)} & _skipped(pf):
         return []
     rules: list[dict[str, Any]] = []
     for rule in pf["main"]:
@@ -219,6 +230,12 @@ def pfctl(host: Host, out: Output, args: list[str]) -> None:
             raise ToolError("pfctl: DIOCGETRULES: Invalid argument", 1)
         for rule in pf["anchors"][anchor]:
             out.print(format_rule(rule))
+        return
+    if show in ("Interfaces", "I"):
+        names = {"all"} | {n for i in host.state["interfaces"] for n in (i, _group(i))}
+        for name in sorted(names):
+            flag = " (skip)" if "-v" in options and name in _skipped(pf) else ""
+            out.print(f"{name}{flag}")
         return
     if show in ("info", "i"):
         status = "Enabled" if pf["enabled"] else "Disabled"

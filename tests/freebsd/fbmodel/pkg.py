@@ -104,6 +104,8 @@ def files_of(package: str) -> dict[str, str | Path | None]:
         return {"/usr/local/lib/python3.11/lib-dynload/_sqlite3.so": stub("_sqlite3.so")}
     if package == "node20":
         return {"/usr/local/bin/node": stub("node")}
+    if package == "npm-node20":
+        return {"/usr/local/bin/npm": stub("npm")}
     return {}
 
 
@@ -125,6 +127,7 @@ REPOSITORY: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
         ("python311",),
     ),
     "node20": ("20.15.0", "www/node20", "V8 JavaScript for client and server", ()),
+    "npm-node20": ("10.8.1", "www/npm-node20", "Node package manager", ("node20",)),
 }
 USAGE = (
     "Usage: pkg [-v] [-d] [-l] [-N] [-j <jail name or id>|-c <chroot path>|-r <rootdir>] "
@@ -395,8 +398,16 @@ def git(host: Host, out: Output, args: list[str]) -> None:
                 "fatal: Could not read from remote repository.",
                 128,
             )
-    # FreeBSD paths (a jail's tree under /usr/local/jails) are the model's.
-    argv = [str(host.path(a)) if a.startswith(OWNED) else a for a in args]
+    # FreeBSD paths (a jail's tree under /usr/local/jails) are the model's, also
+    # as the value of a -c setting (safe.directory=PATH).
+    argv = []
+    for i, a in enumerate(args):
+        key, _, value = a.partition("=")
+        if a.startswith(OWNED):
+            a = str(host.path(a))
+        elif i and args[i - 1] == "-c" and value.startswith(OWNED):
+            a = f"{key}={host.path(value)}"
+        argv.append(a)
     result = subprocess.run(["/usr/bin/git", *argv], capture_output=True, text=True, check=False)
     out.out.write(result.stdout)
     out.err.write(result.stderr)

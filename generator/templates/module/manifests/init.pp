@@ -31,6 +31,13 @@
 #   Address NGINX listens on.
 # @param nginx_port
 #   Port NGINX listens on.
+# @param nginx_https_port
+#   Port NGINX serves HTTPS on, for apps with `tls`.
+# @param nginx_hsts
+#   Whether HTTPS answers carry `Strict-Transport-Security`.
+# @param acme
+#   The ACME server for apps with `tls: {acme: true}`: `directory`, `email`,
+#   optionally `webroot` and `ca_bundle`.
 # @param apps
 #   Apps by name: domains, source, command, port, packages, jail parameters and
 #   the `test`, `live` and `previous` slots.
@@ -55,6 +62,14 @@ class {{ module }} (
   {{ module|capitalize }}::Freebsdrelease $freebsd_release,
   {{ module|capitalize }}::Ipv4 $nginx_listen,
   Integer[1, 65535] $nginx_port,
+  Integer[1, 65535] $nginx_https_port = 443,
+  Boolean $nginx_hsts = false,
+  Optional[Struct[{
+    directory           => Pattern[/\Ahttps:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~\/-]*)?\z/],
+    email               => Pattern[/\A[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\z/],
+    Optional[webroot]   => {{ module|capitalize }}::Path,
+    Optional[ca_bundle] => {{ module|capitalize }}::Path,
+  }]] $acme = undef,
   Hash[{{ module|capitalize }}::Appname, {{ module|capitalize }}::App] $apps = {},
   Hash[{{ module|capitalize }}::Jailname, {{ module|capitalize }}::Jail] $jails = {},
   Optional[{{ module|capitalize }}::Path] $nginx_prefix = undef,
@@ -78,14 +93,17 @@ class {{ module }} (
   contain {{ module }}::template
 
   class { '{{ module }}::nginx':
-    platform  => $platform,
-    listen    => $nginx_listen,
-    port      => $nginx_port,
-    prefix    => $nginx_prefix,
-    apps      => $apps,
-    jails     => $jails,
-    services  => $services,
-    nat_table => $nat_table,
+    platform   => $platform,
+    listen     => $nginx_listen,
+    port       => $nginx_port,
+    https_port => $nginx_https_port,
+    hsts       => $nginx_hsts,
+    acme       => $acme,
+    prefix     => $nginx_prefix,
+    apps       => $apps,
+    jails      => $jails,
+    services   => $services,
+    nat_table  => $nat_table,
   }
   contain {{ module }}::nginx
 
@@ -138,6 +156,7 @@ class {{ module }} (
         command     => $app['command'],
         environment => $app['environment'].lest || { {} },
         packages    => $app['packages'].lest || { [] },
+        build       => $app['build'].lest || { [] },
         require     => [Jail[$name]] + $release_tools,
         before      => Class['{{ module }}::nginx'],
       }

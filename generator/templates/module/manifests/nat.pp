@@ -23,11 +23,15 @@
 # @param routes
 #   The NGINX routes: `service` (address:port) and `backend` (address:port of
 #   the running jail, or undef).
+# @param interface
+#   The jails' interface, which NGINX's connections to the service addresses
+#   pass (FreeBSD: pf.conf must not `set skip` on it or on its group).
 class {{ module }}::nat (
   {{ module|capitalize }}::Platform $platform,
   String $table,
   {{ module|capitalize }}::Path $config,
   Array[Hash] $routes,
+  {{ module|capitalize }}::Interface $interface = ${{ module }}::interface,
 ) {
   $rules = $routes.filter |Hash $route| { $route['service'] =~ String and $route['backend'] =~ String }.map |Hash $route| {
     $service = $route['service'].split(':')
@@ -49,6 +53,11 @@ class {{ module }}::nat (
     }
     unless $table in $pf['rdr_anchors'] {
       fail("pf.conf does not hook the ${table} anchor: add the line '${hook}' to /etc/pf.conf, then service pf reload")
+    }
+    $iface_group = $interface.regsubst(/[0-9]+\z/, '')
+    $skipped = [$interface, $iface_group].filter |String $name| { $name in $pf['skipped'].lest || { [] } }
+    unless $skipped.empty {
+      fail("pf.conf skips ${skipped[0]}, so pf translates nothing on ${interface}: set skip on lo0 only, then service pf reload")
     }
     $content = epp("${module_name}/nat.pf.epp", { 'rules' => $rules })
     $validate_cmd = "/sbin/pfctl -n -a ${table} -f %"

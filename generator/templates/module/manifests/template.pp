@@ -209,6 +209,17 @@ class {{ module }}::template (
       source => '/etc/localtime',
       links  => follow,
     }
+    # The jail's users, as on a FreeBSD base: builds run as www (uid 80).
+    -> file { "${base}/etc/passwd":
+      ensure  => file,
+      mode    => '0644',
+      content => "root:x:0:0:root:/root:/bin/sh\nwww:x:80:80:World Wide Web Owner:/nonexistent:/usr/sbin/nologin\n",
+    }
+    -> file { "${base}/etc/group":
+      ensure  => file,
+      mode    => '0644',
+      content => "root:x:0:\nwww:x:80:\n",
+    }
     # Merged /usr, as on the host: these point into the read-only /usr.
     $merged_usr = { 'bin' => 'usr/bin', 'sbin' => 'usr/sbin', 'lib' => 'usr/lib', 'lib64' => 'usr/lib64' }
     $merged_usr.each |String $link, String $target| {

@@ -32,7 +32,7 @@ module JailgenSpec
   PLATFORM_OS = { 'freebsd' => 'freebsd-14-amd64', 'linux' => 'debian-12-x86_64' }.freeze
 
   # pf as the operator leaves it on a FreeBSD host: enabled, pf.conf hooking the module's anchor.
-  PF_FACTS = { 'jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => [MODULE_NAME] } }.freeze
+  PF_FACTS = { 'jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => [MODULE_NAME], 'skipped' => ['lo0'] } }.freeze
 
   # facterdb's facts of every supported operating system, by rspec-puppet-facts' name.
   def self.supported_os_facts

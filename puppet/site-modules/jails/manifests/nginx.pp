@@ -23,6 +23,14 @@
 #   Address NGINX listens on.
 # @param port
 #   Port NGINX listens on.
+# @param https_port
+#   Port NGINX serves HTTPS on, for apps with `tls`: their domains are served
+#   there with the app's certificate, and HTTP redirects to it.
+# @param hsts
+#   Whether HTTPS answers carry `Strict-Transport-Security` (one year).
+# @param acme
+#   The ACME server (`directory`, `email`, optionally `webroot` and
+#   `ca_bundle`), for apps with `tls: {acme: true}`: see `jails::acme`.
 # @param apps
 #   Apps by name, as in `jails::apps`.
 # @param jails
@@ -42,6 +50,9 @@ class jails::nginx (
   Integer[1, 65535] $port,
   Hash[Jails::Appname, Jails::App] $apps,
   Hash[Jails::Jailname, Jails::Jail] $jails,
+  Integer[1, 65535] $https_port = 443,
+  Boolean $hsts = false,
+  Optional[Hash[String, String]] $acme = undef,
   Optional[Jails::Path] $prefix = undef,
   Hash[Jails::Appname, Hash[Enum['live', 'test'], Jails::Ipv4]] $services = {},
   String $nat_table = 'jails',
@@ -72,6 +83,17 @@ class jails::nginx (
     $validate_cmd = "${binary} -t -q -p ${prefix} -c %"
   }
 
+  # certbot's directory (the packaged default, or one per private NGINX) and
+  # the certificates the fact found there when this run started.
+  $acme_dir = $platform ? {
+    'freebsd' => '/usr/local/etc/letsencrypt',
+    default   => $prefix.then |String $dir| { "${dir}/acme" }.lest || { '/etc/letsencrypt' },
+  }
+  $acme_webroot = $acme.then |Hash $server| {
+    $server['webroot'].lest || { $platform ? { 'freebsd' => '/usr/local/www/acme', default => '/var/lib/letsencrypt/webroot' } }
+  }
+  $obtained = $facts.dig('jailgen_acme', 'certificates', $acme_dir).lest || { [] }
+
   # One route per app and slot that has domains: the names it serves, and the
   # address of the running jail behind it (undef when there is none).
   $routes = $apps.keys.sort.map |String $name| {
@@ -86,6 +108,32 @@ class jails::nginx (
         if $running['ensure'] == 'running' { "${running['address']}:${app['port']}" }
       }
       $service = $services.dig($name, $slot)
+      # HTTPS with the app's files, or with the ACME certificate once there is one.
+      $acme_route = $app.dig('tls', 'acme') == true
+      $cert_name = "${name}_${slot}"
+      $tls = if $acme_route {
+        if $cert_name in $obtained {
+          $files = {
+            'cert' => "${acme_dir}/live/${cert_name}/fullchain.pem",
+            'key'  => "${acme_dir}/live/${cert_name}/privkey.pem",
+          }
+          $files
+        }
+      } else {
+        $app['tls']
+      }
+      # In maintenance the live domains answer 503 with a page of the message,
+      # HTML-escaped, backslash and dollar included (NGINX strings interpret them).
+      $maintenance = $slot ? {
+        'live'  => $app['maintenance'].then |Hash $on| {
+          $escaped = $on['message'].regsubst('&', '&amp;', 'G').regsubst('<', '&lt;', 'G')
+            .regsubst('>', '&gt;', 'G').regsubst('"', '&quot;', 'G').regsubst("'", '&#39;', 'G')
+            .regsubst(/\\/, '&#92;', 'G').regsubst(/\$/, '&#36;', 'G')
+          $page = { 'message_html' => $escaped, 'retry_after' => $on['retry_after'] }
+          $page
+        },
+        default => undef,
+      }
       $route = {
         'app'          => $name,
         'slot'         => $slot,
@@ -93,6 +141,11 @@ class jails::nginx (
         'upstream'     => "${name}_${slot}",
         'service'      => $service.then |String $address| { "${address}:${app['port']}" },
         'backend'      => $backend,
+        'access'       => $slot ? { 'test' => $app['test_access'], default => undef },
+        'maintenance'  => $maintenance,
+        'health'       => $app['health'].lest || { '/up' },
+        'tls'          => $tls,
+        'acme'         => $acme_route,
       }
       $route
     }
@@ -115,10 +168,27 @@ class jails::nginx (
   }
   contain jails::nat
 
+  # Files NGINX reads at request time that `nginx -t` does not check: a
+  # missing one fails the run, naming it, and the configuration that needs it
+  # is not written, so NGINX keeps serving with the one it has.
+  $needed_files = $routes.map |Hash $route| {
+    [$route.dig('access', 'htpasswd'), $route.dig('tls', 'cert'), $route.dig('tls', 'key')]
+  }.flatten.filter |$file| { $file =~ String }.unique.sort
+  $needed_files.each |String $file| {
+    exec { "${module_name}: ${file} must exist on the host":
+      command => ['/bin/test', '-r', $file],
+      unless  => [['/bin/test', '-r', $file]],
+      before  => File[$config],
+    }
+  }
+
   $content = epp("${module_name}/nginx.conf.epp", {
     'keepalive_min' => $keepalive_min,
     'listen'     => $listen,
     'port'       => $port,
+    'https_port' => $https_port,
+    'hsts'       => $hsts,
+    'acme_webroot' => $acme_webroot,
     'pid_file'   => $pid_file,
     'error_log'  => "${log_dir}/error.log",
     'access_log' => "${log_dir}/access.log",
@@ -150,6 +220,9 @@ class jails::nginx (
       hasrestart => true,
       restart    => '/usr/sbin/service nginx reload',
     }
+    $ready = Service['nginx']
+    $reload_nginx = ['/usr/sbin/service', 'nginx', 'reload']
+    $nginx_check = [['/usr/sbin/service', 'nginx', 'status'], [$binary, '-t', '-q', '-c', $config]]
   } else {
     if $temp_dir =~ NotUndef {
       file { [$prefix, $log_dir, $temp_dir]:
@@ -159,8 +232,10 @@ class jails::nginx (
         before => File[$config],
       }
       $reload = [$binary, '-p', $prefix, '-c', $config, '-s', 'reload']
+      $test_argv = [$binary, '-t', '-q', '-p', $prefix, '-c', $config]
     } else {
       $reload = [$binary, '-s', 'reload']
+      $test_argv = [$binary, '-t', '-q', '-c', $config]
     }
 
     file { $config:
@@ -187,6 +262,26 @@ class jails::nginx (
         unless  => [['/usr/bin/pgrep', '-F', $pid_file]],
         require => [File[$config], Exec["${module_name}: reload nginx"]],
       }
+      $ready = Exec["${module_name}: start nginx"]
+    } else {
+      $ready = Exec["${module_name}: reload nginx"]
     }
+    $reload_nginx = $reload
+    $nginx_check = [['/usr/bin/pgrep', '-F', $pid_file], $test_argv]
+  }
+
+  if $acme =~ NotUndef {
+    # After NGINX serves the challenge path: certbot's server validates through it.
+    class { 'jails::acme':
+      platform   => $platform,
+      settings   => $acme,
+      config_dir => $acme_dir,
+      webroot    => $acme_webroot,
+      routes     => $routes.filter |Hash $route| { $route['acme'] },
+      reload     => $reload_nginx,
+      check      => $nginx_check,
+      require    => $ready,
+    }
+    contain jails::acme
   }
 }

@@ -15,6 +15,11 @@
 #
 # On Linux: the same checkout and a start script at `<path>/etc/jailgen/<app>.sh`.
 #
+# When the app has `build` commands, they run once per release in the checkout
+# (a `jail_build`), after the checkout and the packages and before the service
+# is set up: a release whose build failed is never started, and its build is
+# tried again on the next run.
+#
 # @param platform
 #   `freebsd` or `linux`.
 # @param app
@@ -36,8 +41,11 @@
 #   variables are set by this define and take precedence).
 # @param packages
 #   Packages to install into the jail (FreeBSD).
+# @param build
+#   Argument vectors run once per release in the checkout, as `user`, with the
+#   jail's binaries and the host's network, before the service starts.
 # @param user
-#   The user the app runs as inside the jail (FreeBSD).
+#   The user the app runs as inside the jail (FreeBSD), and its build runs as.
 define jails::release (
   Jails::Platform $platform,
   Jails::Appname $app,
@@ -49,6 +57,7 @@ define jails::release (
   Array[Pattern[/\A[^\x00-\x1f]+\z/], 1] $command,
   Hash[Pattern[/\A[A-Za-z_][A-Za-z0-9_]*\z/], Scalar] $environment = {},
   Array[Pattern[/\A[A-Za-z0-9][A-Za-z0-9_.+@\/-]*\z/]] $packages = [],
+  Array[Array[Pattern[/\A[^\x00-\x1f]+\z/], 1]] $build = [],
   Pattern[/\A[a-z_][a-z0-9_-]*\z/] $user = 'www',
 ) {
   assert_type(Jails::Jailname, $title)
@@ -86,11 +95,32 @@ define jails::release (
     creates => "${path}${checkout}/.git",
     timeout => 900,
   }
+  # A built checkout belongs to the app's user: git is told it is safe.
   -> exec { "${module_name}: check out ${revision} in ${title}":
-    command => [$git, '-C', "${path}${checkout}", 'checkout', '--quiet', '--detach', $revision],
-    unless  => [['/bin/sh', '-c', 'test "$("$1" -C "$2" rev-parse HEAD)" = "$3"', 'sh', $git, "${path}${checkout}",
-      $revision]],
+    command => [$git, '-c', "safe.directory=${path}${checkout}", '-C', "${path}${checkout}", 'checkout', '--quiet',
+      '--detach', $revision],
+    unless  => [['/bin/sh', '-c', 'test "$("$1" -c safe.directory="$2" -C "$2" rev-parse HEAD)" = "$3"', 'sh', $git,
+      "${path}${checkout}", $revision]],
     notify  => Jail_restart[$title],
+  }
+
+  if $build.empty {
+    $built = []
+  } else {
+    # Notifying the restart also orders it after the build: when the build
+    # fails, the restart is skipped and the service is not set up.
+    jail_build { $title:
+      app         => $app,
+      revision    => $revision,
+      path        => $path,
+      directory   => $checkout,
+      commands    => $build,
+      environment => $variables,
+      user        => $user,
+      require     => Exec["${module_name}: check out ${revision} in ${title}"],
+      notify      => Jail_restart[$title],
+    }
+    $built = [Jail_build[$title]]
   }
 
   if $platform == 'freebsd' {
@@ -100,6 +130,7 @@ define jails::release (
         unless  => [['/usr/sbin/pkg', '-r', $path, 'info', '-e', $package]],
         timeout => 1800,
         notify  => Jail_restart[$title],
+        before  => $built,
       }
     }
 
@@ -113,6 +144,7 @@ define jails::release (
       group   => 'wheel',
       mode    => '0755',
       content => epp("${module_name}/rc.epp", $service + { 'user' => $user }),
+      require => $built,
       notify  => Jail_restart[$title],
     }
 
@@ -145,6 +177,7 @@ define jails::release (
       ensure  => file,
       mode    => '0755',
       content => epp("${module_name}/run.epp", $service),
+      require => $built,
       notify  => Jail_restart[$title],
     }
   }

@@ -11,7 +11,7 @@ describe 'jails' do
   let(:node) { 'spec.example.com' }
   let(:platform) { 'freebsd' }
   # pf.conf hooks the anchor these examples name
-  let(:pf) { { 'jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => ['jails_spec'] } } }
+  let(:pf) { { 'jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => ['jails_spec'], 'skipped' => ['lo0'] } } }
   let(:facts) { JailgenSpec.facts(platform, node).merge(platform == 'freebsd' ? pf : {}) }
   let(:settings) do
     {
@@ -86,7 +86,8 @@ describe 'jails' do
       expect(nginx_conf).to include("server_name shop.example.com www.shop.example.com;\n\n" \
                                     "        # Nothing answers on the service address while the slot is empty.\n" \
                                     "        location / {\n            proxy_pass http://shop_live;\n")
-      expect(nginx_conf).to include("server_name shop.test.example.com;\n\n" \
+      expect(nginx_conf).to include("server_name shop.test.example.com;\n" \
+                                    "        add_header X-Robots-Tag \"noindex, nofollow\" always;\n\n" \
                                     "        # Nothing answers on the service address while the slot is empty.\n" \
                                     "        location / {\n            proxy_pass http://shop_test;\n")
     end
@@ -103,6 +104,12 @@ describe 'jails' do
       let(:facts) { super().merge('jailgen_pf' => { 'enabled' => false, 'rdr_anchors' => ['jails_spec'] }) }
 
       it { is_expected.to compile.and_raise_error(%r{pf is not enabled: the jails_spec anchor routes the slots \(sysrc pf_enable=YES; service pf start\)}) }
+    end
+
+    context 'when pf.conf skips the jails\' interface group' do
+      let(:facts) { super().merge('jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => ['jails_spec'], 'skipped' => ['lo'] }) }
+
+      it { is_expected.to compile.and_raise_error(%r{pf.conf skips lo, so pf translates nothing on lo1: set skip on lo0 only}) }
     end
 
     context 'when pf.conf does not hook the anchor' do
@@ -146,6 +153,118 @@ describe 'jails' do
         expect(nginx_conf).to include("proxy_pass http://shop_live;\n            error_page 502 = @empty;")
         expect(nginx_conf).to include("proxy_pass http://shop_test;\n            error_page 502 = @empty;")
         expect(nginx_conf).to include("location @empty {\n            return 503;")
+      end
+    end
+  end
+
+  describe 'the test domain' do
+    it 'is open to everyone but never indexed, and the live domains are indexed' do
+      expect(nginx_conf).not_to include('deny all;')
+      expect(nginx_conf.scan('X-Robots-Tag').length).to eq(1)
+    end
+
+    context 'with test_access' do
+      let(:shop) { super().merge('test_access' => { 'networks' => ['10.0.0.0/8', '192.0.2.0/24'], 'htpasswd' => '/usr/local/etc/nginx/qa.htpasswd' }) }
+
+      it 'lets in the networks, this host and the password file, and nobody else' do
+        expect(nginx_conf).to include("add_header X-Robots-Tag \"noindex, nofollow\" always;\n\n" \
+                                      "        # QA only: the networks listed, or a password from the htpasswd file.\n" \
+                                      "        # This host's own 127.0.0.1 is allowed for jailgen's route checks.\n" \
+                                      "        satisfy any;\n        allow 127.0.0.1;\n        allow 10.0.0.0/8;\n        allow 192.0.2.0/24;\n" \
+                                      "        deny all;\n        auth_basic \"shop test\";\n" \
+                                      "        auth_basic_user_file /usr/local/etc/nginx/qa.htpasswd;\n")
+        expect(nginx_conf.scan('deny all;').length).to eq(1)
+      end
+
+      it 'fails the run naming a missing password file before the configuration is written' do
+        is_expected.to contain_exec("#{mod}: /usr/local/etc/nginx/qa.htpasswd must exist on the host")
+          .with(command: ['/bin/test', '-r', '/usr/local/etc/nginx/qa.htpasswd'])
+          .that_comes_before('File[/usr/local/etc/nginx/nginx.conf]')
+      end
+    end
+  end
+
+  describe 'maintenance' do
+    let(:shop) { super().merge('maintenance' => { 'message' => %q(Back <soon> & "then" it's $host \\ {x};), 'retry_after' => 300 }) }
+
+    it 'answers 503 with Retry-After and the escaped page on the live domains, and passes the health path' do
+      expect(nginx_conf).to include("        location = /up {\n            proxy_pass http://shop_live;\n            error_page 502 = @empty;\n        }\n")
+      expect(nginx_conf).to include("            add_header Retry-After 300 always;\n")
+      expect(nginx_conf).to include('<p>Back &lt;soon&gt; &amp; &quot;then&quot; it&#39;s &#36;host &#92; {x};</p>')
+      expect(nginx_conf.scan('return 503 \'').length).to eq(1)
+    end
+
+    it 'leaves the test domain alone' do
+      expect(nginx_conf).to include("server_name shop.test.example.com;\n" \
+                                    "        add_header X-Robots-Tag \"noindex, nofollow\" always;\n\n" \
+                                    "        # Nothing answers")
+    end
+  end
+
+  describe 'HTTPS' do
+    it 'is not served without tls' do
+      expect(nginx_conf).not_to include('ssl')
+    end
+
+    context 'with tls' do
+      let(:settings) { super().merge('nginx_https_port' => 8443, 'nginx_hsts' => true) }
+      let(:shop) { super().merge('tls' => { 'cert' => '/usr/local/etc/ssl/shop.pem', 'key' => '/usr/local/etc/ssl/shop.key' }) }
+
+      it 'redirects HTTP and serves the domains over HTTPS with the certificate and HSTS' do
+        expect(nginx_conf).to include("    # shop: live, over HTTP: redirected to HTTPS\n    server {\n" \
+                                      "        listen 127.0.0.1:8080;\n        server_name shop.example.com www.shop.example.com;\n\n" \
+                                      "        location / {\n            return 301 https://$host:8443$request_uri;\n")
+        expect(nginx_conf).to include("    # shop: live\n    server {\n        listen 127.0.0.1:8443 ssl;\n" \
+                                      "        server_name shop.example.com www.shop.example.com;\n" \
+                                      "        ssl_certificate /usr/local/etc/ssl/shop.pem;\n" \
+                                      "        ssl_certificate_key /usr/local/etc/ssl/shop.key;\n" \
+                                      "        add_header Strict-Transport-Security \"max-age=31536000\" always;\n")
+        expect(nginx_conf).to include("listen 127.0.0.1:8443 ssl default_server;\n        server_name _;\n        ssl_reject_handshake on;")
+      end
+
+      it 'fails the run naming a missing certificate or key before the configuration is written' do
+        ['/usr/local/etc/ssl/shop.pem', '/usr/local/etc/ssl/shop.key'].each do |file|
+          is_expected.to contain_exec("#{mod}: #{file} must exist on the host")
+            .that_comes_before('File[/usr/local/etc/nginx/nginx.conf]')
+        end
+      end
+    end
+  end
+
+  describe 'ACME' do
+    let(:settings) { super().merge('acme' => { 'directory' => 'https://acme.example.net/dir', 'email' => 'ops@example.com' }) }
+    let(:shop) { super().merge('tls' => { 'acme' => true }) }
+
+    context 'before the host has the certificates' do
+      it 'serves HTTP with the challenge path, and requests a certificate per route with py311-certbot' do
+        expect(nginx_conf).not_to include('ssl')
+        expect(nginx_conf.scan("location ^~ /.well-known/acme-challenge/ {\n            root /usr/local/www/acme;\n").length).to eq(3)
+        is_expected.to contain_package('py311-certbot')
+        is_expected.to contain_exec("#{mod}: certificate for shop_live")
+          .with(command: ['/usr/local/bin/certbot', 'certonly', '--non-interactive', '--agree-tos', '--email', 'ops@example.com',
+                          '--server', 'https://acme.example.net/dir', '--webroot', '--webroot-path', '/usr/local/www/acme',
+                          '--cert-name', 'shop_live', '--config-dir', '/usr/local/etc/letsencrypt',
+                          '--work-dir', '/usr/local/etc/letsencrypt/work', '--logs-dir', '/usr/local/etc/letsencrypt/logs',
+                          '--keep-until-expiring', '--expand', '-d', 'shop.example.com', '-d', 'www.shop.example.com'])
+          .that_requires('Service[nginx]')
+          .that_notifies("Exec[#{mod}: reload nginx for new certificates]")
+        is_expected.to contain_exec("#{mod}: reload nginx for new certificates")
+          .with(onlyif: [['/usr/sbin/service', 'nginx', 'status'], ['/usr/local/sbin/nginx', '-t', '-q', '-c', '/usr/local/etc/nginx/nginx.conf']])
+        is_expected.to contain_file('/usr/local/etc/letsencrypt/jailgen/shop_test').with_content("https://acme.example.net/dir\nshop.test.example.com\n")
+      end
+    end
+
+    context 'once the host has the live certificate' do
+      let(:facts) { super().merge(jailgen_acme: { 'vardir' => '/var/puppet', 'certificates' => { '/usr/local/etc/letsencrypt' => ['shop_live'] } }) }
+
+      it 'serves the live domains over HTTPS with it, and keeps the challenge path over HTTP' do
+        expect(nginx_conf).to include("ssl_certificate /usr/local/etc/letsencrypt/live/shop_live/fullchain.pem;\n" \
+                                      "        ssl_certificate_key /usr/local/etc/letsencrypt/live/shop_live/privkey.pem;\n")
+        expect(nginx_conf).not_to include('live/shop_test')
+        expect(nginx_conf).to include("    # shop: live, over HTTP: redirected to HTTPS\n    server {\n        listen 127.0.0.1:8080;\n" \
+                                      "        server_name shop.example.com www.shop.example.com;\n\n" \
+                                      "        # ACME http-01 challenges: over HTTP, for everyone, never redirected.\n")
+        is_expected.to contain_file('/var/puppet/jailgen_acme_dirs').with_content("/usr/local/etc/letsencrypt\n")
       end
     end
   end
@@ -208,7 +327,8 @@ describe 'jails' do
   describe 'a release' do
     it 'is put into its jail after the jail exists, and restarts the jail when it changes' do
       is_expected.to contain_exec("#{mod}: check out #{'3f2a9c1e0b1a' + '0' * 28} in shop_3f2a9c1e0b1a")
-        .with_command(['/usr/local/bin/git', '-C', '/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/shop', 'checkout',
+        .with_command(['/usr/local/bin/git', '-c', 'safe.directory=/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/shop',
+                       '-C', '/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/shop', 'checkout',
                        '--quiet', '--detach', '3f2a9c1e0b1a' + '0' * 28])
         .that_notifies('Jail_restart[shop_3f2a9c1e0b1a]')
       is_expected.to contain_file('/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/etc/rc.d/shop')
@@ -224,6 +344,31 @@ describe 'jails' do
         .with_content(/ -u "\$\{shop_runas\}" /)
         .without_content(/\$\{shop_user|^shop_user=/)
     end
+
+    context 'with build commands' do
+      let(:shop) { super().merge('build' => [['/usr/local/bin/python3.11', '-m', 'venv', '.venv'], ['.venv/bin/pip', 'install', '-r', 'requirements.txt']]) }
+      let(:checkout) { "Exec[#{mod}: check out #{'3f2a9c1e0b1a' + '0' * 28} in shop_3f2a9c1e0b1a]" }
+
+      it 'builds after the checkout and the packages, before the service, and restarts the jail when built' do
+        is_expected.to contain_jail_build('shop_3f2a9c1e0b1a')
+          .with_app('shop')
+          .with_revision('3f2a9c1e0b1a' + '0' * 28)
+          .with_path('/usr/local/jails/containers/shop_3f2a9c1e0b1a')
+          .with_directory('/usr/local/shop')
+          .with_commands([['/usr/local/bin/python3.11', '-m', 'venv', '.venv'], ['.venv/bin/pip', 'install', '-r', 'requirements.txt']])
+          .with_environment('ADDRESS' => '172.16.0.2', 'HOST' => '172.16.0.2', 'PORT' => 8080, 'JAILGEN_APP' => 'shop',
+                            'JAILGEN_JAIL' => 'shop_3f2a9c1e0b1a', 'JAILGEN_REVISION' => '3f2a9c1e0b1a' + '0' * 28)
+          .with_user('www')
+          .that_requires(checkout)
+          .that_notifies('Jail_restart[shop_3f2a9c1e0b1a]')
+        is_expected.to contain_file('/usr/local/jails/containers/shop_3f2a9c1e0b1a/usr/local/etc/rc.d/shop')
+          .that_requires('Jail_build[shop_3f2a9c1e0b1a]')
+      end
+    end
+
+    it 'has no build when the app has none' do
+      is_expected.not_to contain_jail_build('shop_3f2a9c1e0b1a')
+    end
   end
 
   describe 'refuses data that could inject' do
@@ -235,9 +380,15 @@ describe 'jails' do
       'a jail parameter value with a quote' => ['apps', ->(d) { d['apps']['shop']['jail_params'] = { 'osrelease' => 'a"b' } }],
       'a jail parameter name with a space' => ['apps', ->(d) { d['apps']['shop']['jail_params'] = { 'allow raw_sockets' => true } }],
       'a command with a newline' => ['apps', ->(d) { d['apps']['shop']['command'] = ["app.py\nrm -rf /"] }],
+      'a build command with a newline' => ['apps', ->(d) { d['apps']['shop']['build'] = [["pip\nrm -rf /"]] }],
+      'an empty build command' => ['apps', ->(d) { d['apps']['shop']['build'] = [[]] }],
       'an environment name with a space' => ['apps', ->(d) { d['apps']['shop']['environment'] = { 'A B' => 'x' } }],
       'a source that is an option' => ['apps', ->(d) { d['apps']['shop']['source'] = '--upload-pack=touch /tmp/x' }],
       'a package that is an option' => ['apps', ->(d) { d['apps']['shop']['packages'] = ['-y'] }],
+      'a test network with NGINX syntax' => ['apps', ->(d) { d['apps']['shop']['test_access'] = { 'networks' => ['10.0.0.0/8; allow all'] } }],
+      'a maintenance message with a newline' => ['apps', ->(d) { d['apps']['shop']['maintenance'] = { 'message' => "a\nb", 'retry_after' => 1 } }],
+      'a certificate path with a semicolon' => ['apps', ->(d) { d['apps']['shop']['tls'] = { 'cert' => '/a;b', 'key' => '/k' } }],
+      'an htpasswd path with a space' => ['apps', ->(d) { d['apps']['shop']['test_access'] = { 'networks' => [], 'htpasswd' => '/etc/a b' } }],
       'a revision that is not a commit id' => ['jails', ->(d) { d['jails']['shop_3f2a9c1e0b1a']['revision'] = 'HEAD; id' }],
       'an address that is not IPv4' => ['jails', ->(d) { d['jails']['shop_3f2a9c1e0b1a']['address'] = '172.16.0.2; persist' }],
       'a jail name with a dot' => ['jails', ->(d) { d['jails']['shop.x'] = d['jails'].delete('shop_3f2a9c1e0b1a') }],
@@ -246,7 +397,7 @@ describe 'jails' do
       context "with #{description}" do
         let(:data) { super().tap { |d| change.call(d) } }
 
-        it { is_expected.to compile.and_raise_error(/Class\[#{mod.capitalize}\]: parameter '#{key}'/) }
+        it { is_expected.to compile.and_raise_error(/Class\[#{mod.capitalize}\]:\s+parameter '#{key}'/) }
       end
     end
 

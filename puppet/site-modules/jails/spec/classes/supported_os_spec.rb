@@ -22,7 +22,7 @@ describe 'jails' do
       nat_conf = freebsd ? '/usr/local/etc/jails_spec.pf' : '/srv/nginx/nat.nft'
 
       # on FreeBSD pf is enabled and pf.conf hooks the anchor these examples name
-      let(:facts) { freebsd ? os_facts.merge('jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => ['jails_spec'] }) : os_facts }
+      let(:facts) { freebsd ? os_facts.merge('jailgen_pf' => { 'enabled' => true, 'rdr_anchors' => ['jails_spec'], 'skipped' => [] }) : os_facts }
       let(:data) do
         platform = if freebsd
                      { 'platform' => 'freebsd', 'jails_dir' => '/usr/local/jails', 'interface' => 'lo1',

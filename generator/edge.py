@@ -26,6 +26,7 @@ from generator.catalog_fields import Model
 FILE_PATH = re.compile(r"^(?:/(?!\.\.?(?:/|$))[A-Za-z0-9_.+@-]+)+$")
 # A maintenance message: one line of printable text (it is HTML-escaped into the page).
 MESSAGE = re.compile(r"^[^\x00-\x1f\x7f]{1,300}$")
+MESSAGE_EXPECTED = "one line of 1 to 300 printable characters"
 ACME_DIRECTORY = re.compile(r"^https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?$")
 EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 
@@ -42,6 +43,11 @@ def _check_cidr(value: str) -> str | None:
     )
 
 
+def check_message(value: str) -> str | None:
+    """None for a maintenance message jailgen can show, else what was expected."""
+    return None if MESSAGE.match(value) else MESSAGE_EXPECTED
+
+
 def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise f.problem(f"is {f.kind_of_value(value)} (expected true or false)")
@@ -55,7 +61,7 @@ FilePath = Annotated[
     ),
 ]
 Cidr = Annotated[str, f.Checked(_check_cidr, pattern=r"^[0-9.]+/[0-9]+$")]
-Message = Annotated[str, f.Matching(MESSAGE, "one line of 1 to 300 printable characters")]
+Message = Annotated[str, f.Matching(MESSAGE, MESSAGE_EXPECTED)]
 AcmeDirectory = Annotated[str, f.Matching(ACME_DIRECTORY, "an https:// URL")]
 Email = Annotated[str, f.Matching(EMAIL, "an email address")]
 Flag = Annotated[bool, PlainValidator(_flag), WithJsonSchema({"type": "boolean"})]
