@@ -10,7 +10,6 @@ serving the former release on every host."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import subprocess
@@ -160,11 +159,9 @@ def test_an_unreachable_host_is_reported_unreachable(site: AgentSite, tmp_path: 
         .read_text()
         .replace(f"Port {site.manifest.ports.sshd}", f"Port {closed_port}")
     )
-    elsewhere = dataclasses.replace(
-        catalog,
-        site=dataclasses.replace(
-            catalog.site, puppet_agents=dataclasses.replace(agents, ssh_config=str(config))
-        ),
+    puppet = catalog.site.puppet.model_copy(update={"ssh_config": str(config)})
+    elsewhere = catalog.model_copy(
+        update={"site": catalog.site.model_copy(update={"puppet": puppet})}
     )
     runner = AgentRunner(elsewhere)
     reports = runner.fan_out(site.hosts[:2], new_job_id(None))

@@ -129,16 +129,14 @@ def test_release_command_runs_once_per_promotion_and_a_failure_keeps_live(
 
 
 def test_on_freebsd_it_runs_with_jexec_as_www_in_the_checkout_over_ssh() -> None:
-    from dataclasses import replace
-
     from generator.catalog import load_catalog
     from generator.release_command import host_argv, in_jail_argv
     from generator.state import Jail
     from tests.conftest import FIXTURE_CATALOG
 
     catalog = load_catalog(FIXTURE_CATALOG)
-    shop = replace(
-        catalog.apps["shop"], release_command=(".venv/bin/python", "manage.py", "migrate")
+    shop = catalog.apps["shop"].model_copy(
+        update={"release_command": (".venv/bin/python", "manage.py", "migrate")}
     )
     jail = Jail("shop_3f2a9c1e0b1a", "shop", "3f2a9c1e0b1a" + "0" * 28, "172.16.0.2")
     argv = in_jail_argv(catalog, "jail1.example.net", shop, jail)

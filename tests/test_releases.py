@@ -5,7 +5,6 @@ refs are refused with the commits they could mean. Real git repositories."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import git
@@ -35,7 +34,7 @@ def source(tmp_path: Path) -> tuple[Path, list[str]]:
 
 
 def app_at(source: str) -> App:
-    return replace(load_catalog(FIXTURE_CATALOG).apps["hello"], source=source)
+    return load_catalog(FIXTURE_CATALOG).apps["hello"].model_copy(update={"source": source})
 
 
 @pytest.mark.parametrize("url", [False, True], ids=["local path", "file:// URL"])
