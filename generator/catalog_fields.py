@@ -121,12 +121,17 @@ class Checked:
 
 class Matching(Checked):
     def __init__(self, regex: re.Pattern[str], expected: str, label: str = ""):
+        # fullmatch: `$` alone would let a trailing newline through
         super().__init__(
-            lambda v: None if regex.match(v) else expected,
+            lambda v: None if regex.fullmatch(v) else expected,
             label,
             pattern=regex.pattern,
             description=expected,
         )
+        self.match = regex.fullmatch
+
+    def validate(self, value: str) -> str:
+        return value if self.match(value) else super().validate(value)  # one call when good
 
 
 class OneOf(Checked):
@@ -191,7 +196,7 @@ def _as_text(value: ipaddress.IPv4Network) -> str:
 
 def _env_value(value: Any) -> str:
     # taken as written (catalog_yaml keeps the scalar's text): `8080`, `yes`
-    if not isinstance(value, str) or not names.ENV_VALUE.match(value):
+    if not isinstance(value, str) or not names.ENV_VALUE.fullmatch(value):
         raise problem("invalid value (expected a scalar of A-Z a-z 0-9 space _ . / : = @ % + , -)")
     return value
 

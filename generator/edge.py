@@ -45,7 +45,7 @@ def _check_cidr(value: str) -> str | None:
 
 def check_message(value: str) -> str | None:
     """None for a maintenance message jailgen can show, else what was expected."""
-    return None if MESSAGE.match(value) else MESSAGE_EXPECTED
+    return None if MESSAGE.fullmatch(value) else MESSAGE_EXPECTED
 
 
 def _flag(value: Any) -> bool:

@@ -168,7 +168,7 @@ def positive(name: str) -> str | None:
 
 def check_name(name: str) -> str | None:
     """None for a name the catalog may set, else the problem (with what is expected)."""
-    if not NAME.match(name) or len(name) > 64:
+    if not NAME.fullmatch(name) or len(name) > 64:
         return "invalid jail parameter name (expected like allow.raw_sockets)"
     base = positive(name)
     param = TABLE.get(base or name)
@@ -202,7 +202,7 @@ def check_value(name: str, value: object) -> str | None:
         return f"{describe(value)} for a {param.kind.value} parameter (expected a string)"
     if param.kind is Kind.CHOICE and value not in param.choices:
         return f"invalid value {value!r} (expected one of: {', '.join(param.choices)})"
-    if not STRING_VALUE.match(value):
+    if not STRING_VALUE.fullmatch(value):
         return f"invalid value {value!r} (expected A-Z a-z 0-9 _ . / : = @ % + , -)"
     return None
 

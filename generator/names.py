@@ -39,12 +39,14 @@ def check_hostname(value: str) -> str | None:
     if len(value) > 253:
         return "a hostname of at most 253 characters"
     labels = value.split(".")
-    if all(HOSTNAME_LABEL.match(label) for label in labels):
+    if all(HOSTNAME_LABEL.fullmatch(label) for label in labels):
         return None
     return "a lowercase hostname: labels of a-z, 0-9 and inner '-', separated by '.'"
 
 
 def check_domain(value: str) -> str | None:
+    if len(value) <= 253 and "." in value and HOSTNAME.fullmatch(value):
+        return None  # the common case, in one match
     problem = check_hostname(value)
     if problem:
         return problem
@@ -80,7 +82,7 @@ USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 def check_endpoint(value: str) -> str | None:
     expected = "host:port, like puppetdb.example.net:8081"
-    match = ENDPOINT.match(value)
+    match = ENDPOINT.fullmatch(value)
     if match is None or not 1 <= int(match["port"]) <= 65535:
         return expected
     host = match["host"]
@@ -93,7 +95,7 @@ def check_freebsd_release(value: str) -> str | None:
     # The jails' /etc/jail.conf uses `.include` (FreeBSD 14.0 and later; older
     # jail(8) reads it as a parameter and starts no jail), and jail parameters
     # are checked against FreeBSD 14's jail(8).
-    if not FREEBSD_RELEASE.match(value):
+    if not FREEBSD_RELEASE.fullmatch(value):
         return "a FreeBSD release like 14.1-RELEASE"
     if int(value.split(".", 1)[0]) < 14:
         return "FreeBSD 14.0 or newer, like 14.1-RELEASE"

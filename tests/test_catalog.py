@@ -205,3 +205,14 @@ def test_ported_keys_parse_and_an_app_inherits_the_site_edge() -> None:
     assert catalog.site.tls.https_port == 8443
     own = text.replace("tls: {cert", "maintenance: {message: Soon.}\n    tls: {cert")
     assert parse_catalog(own, "c.yaml").apps["shop"].maintenance == MaintenancePage("Soon.")
+
+
+def test_a_trailing_newline_is_not_part_of_a_valid_value() -> None:
+    text = MINIMAL.replace("[shop.example.com]", '["shop.example.com\\n"]')
+    text = text.replace("[bin/shop]", '["bin/shop\\n"]')
+    assert problems_of(text) == [
+        "c.yaml:7:15: apps.shop.domains[0]: invalid value 'shop.example.com\\n' (expected a "
+        "lowercase hostname: labels of a-z, 0-9 and inner '-', separated by '.')",
+        "c.yaml:10:21: apps.shop.run.command[0]: invalid value 'bin/shop\\n' (expected a "
+        "command argument of A-Z a-z 0-9 _ . / : = @ % + , -)",
+    ]
