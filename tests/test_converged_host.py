@@ -130,8 +130,10 @@ def test_jails_run_in_their_own_namespaces(converged: Converged) -> None:
             # the jail's address is a loopback address of the host's own network stack
             assert ns["net"] == host_ns["net"]
             assert ns["pid"] == runtime["pid_namespace"]
-            # root inside, as the sandbox was started (bubblewrap maps no other user)
-            assert _uids(pid) == ["0", "0", "0", "0"]
+            # /etc/rc as root, as the sandbox was started; the app as www (uid 80),
+            # the user daemon(8) -u runs it as on FreeBSD
+            uid = "80" if pid == app[0] else "0"
+            assert _uids(pid) == [uid] * 4
             # a pid of the host and one of the jail's own pid namespace
             assert len(_status(pid)["NSpid"].split()) == 2
         hostname = subprocess.run(
@@ -256,7 +258,8 @@ def test_every_managed_file(converged: Converged) -> None:
         assert script.startswith("#!/bin/sh\n")
         assert "\ncd /usr/local/hello || exit 1\n" in script
         assert script.endswith(
-            f"\nexec /usr/bin/env ADDRESS={jail['address']} HOST={jail['address']} "
+            "\nexec /usr/bin/setpriv --reuid=www --regid=www --clear-groups -- \\\n"
+            f"\t/usr/bin/env ADDRESS={jail['address']} HOST={jail['address']} "
             f"JAILGEN_APP=hello JAILGEN_JAIL={name} JAILGEN_REVISION={sha} PORT=8000 "
             "python3 app.py\n"
         )

@@ -3,8 +3,9 @@ site defaults, as parsed; the Hiera data and NGINX configuration they give."""
 
 from __future__ import annotations
 
+from generator import edge
 from generator.catalog import parse_catalog
-from generator.edge import DEFAULT_MESSAGE, MaintenancePage, TestAccess
+from generator.edge import DEFAULT_MESSAGE, MaintenancePage
 from generator.render.hiera import node_data
 from generator.state import (
     DeploymentState,
@@ -38,10 +39,10 @@ def test_an_app_without_its_own_keys_takes_the_site_defaults() -> None:
     text += "    maintenance: {retry_after: 60}\n"
     catalog = parse_catalog(text, "c.yaml")
     shop, blog = catalog.apps["shop"], catalog.apps["blog"]
-    assert shop.test_access == TestAccess(("10.0.0.0/8",), None)
+    assert shop.test_access == edge.TestAccess(("10.0.0.0/8",), None)
     assert shop.maintenance == MaintenancePage("Back at noon.", 3600)
     # an app's own key replaces the site's as a whole
-    assert blog.test_access == TestAccess(htpasswd="/etc/nginx/qa.htpasswd")
+    assert blog.test_access == edge.TestAccess(htpasswd="/etc/nginx/qa.htpasswd")
     assert blog.maintenance == MaintenancePage(DEFAULT_MESSAGE, 60)
 
 

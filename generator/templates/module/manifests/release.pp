@@ -176,7 +176,7 @@ define {{ module }}::release (
     file { "${path}/etc/jailgen/${app}.sh":
       ensure  => file,
       mode    => '0755',
-      content => epp("${module_name}/run.epp", $service),
+      content => epp("${module_name}/run.epp", $service + { 'user' => $user }),
       require => $built,
       notify  => Jail_restart[$title],
     }
