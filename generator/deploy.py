@@ -9,6 +9,7 @@ again, so live keeps serving what it served before.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -18,11 +19,12 @@ from typing import Any, Protocol
 
 import git
 
-from generator import __version__, http, names, routes
+from generator import __version__, http, names, pending, routes
 from generator import repo as control
 from generator.catalog import App, Catalog
 from generator.commands.render import render_catalog
 from generator.errors import CatalogError, JailgenError
+from generator.interrupt import Interrupted, deferred, pause_at
 from generator.lock import app_lock
 from generator.puppet.report import RunReport
 from generator.render.replaced import TRAILER
@@ -79,10 +81,17 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
     slots: dict[str, Any] = field(default_factory=dict)
     replaced: list[str] = field(default_factory=list)  # hand edits the commit replaced
+    doing: str = "taking the lock"  # the step under way, for an interruption's report
+    signal: int | None = None  # the signal that stopped the command
+    pending: list[str] = field(default_factory=list)  # hosts not converged to the commit
 
     def fail(self, step: str, message: str) -> Outcome:
         self.ok, self.step, self.message = False, step, message
         return self
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 128 + self.signal if self.signal else 1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -98,6 +107,8 @@ class Outcome:
             "checks": [c.to_json() for c in self.checks],
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
             "replaced": list(self.replaced),
+            "interrupted_by": signal.Signals(self.signal).name if self.signal else None,
+            "pending_hosts": list(self.pending),
         }
 
 
@@ -126,20 +137,28 @@ class Deployer:
         app = self.app(app_name)
         revision = resolve_revision(app, revision)
         outcome = Outcome("test", app_name)
-        with self._locked(app_name, f"jailgen test {app_name} {revision[:12]}"):
+        with (
+            self._reporting(outcome, [app_name]),
+            self._locked([app_name], f"jailgen test {app_name} {revision[:12]}"),
+        ):
             change = self._with_cleanup(
                 lambda s: with_test_release(s, self.catalog, app_name, revision), app
             )
             subject = f"{app_name}: test release {revision[:12]}"
             if not self._apply(outcome, app, change, subject):
                 return outcome
-            self._verify(outcome, app)
+            self._verify(outcome, list(app.hosts))
         return outcome
 
     def promote(self, app_name: str) -> Outcome:
         app = self.app(app_name)
         outcome = Outcome("promote", app_name)
-        with self._locked(app_name, f"jailgen promote {app_name}"):
+        with (
+            self._reporting(outcome, [app_name]),
+            self._locked([app_name], f"jailgen promote {app_name}"),
+        ):
+            if self._unfinished_switch(app):
+                return self._converge(outcome, [app])
             state, _ = read_state(self.repo, self.catalog.site.module)
             slots = state.slots_of(app_name)
             if slots is None or slots.test is None:
@@ -147,6 +166,7 @@ class Deployer:
             if slots.test == slots.live:
                 return outcome.fail("precheck", f"{app_name}: {slots.test} is already live")
             started = time.monotonic()
+            outcome.doing = "checking the test route"
             for host in app.hosts:
                 outcome.checks += self._check_routes(state, host, [app_name], "test")
             outcome.timings["precheck"] = time.monotonic() - started
@@ -157,16 +177,23 @@ class Deployer:
                 f"{app_name}: promote {slots.test} to live",
                 refusal=f"refusing to promote {slots.test}: its test route is not healthy",
             )
+        return outcome  # interrupted: the report is in outcome
 
     def rollback(self, app_name: str) -> Outcome:
         app = self.app(app_name)
         outcome = Outcome("rollback", app_name)
-        with self._locked(app_name, f"jailgen rollback {app_name}"):
+        with (
+            self._reporting(outcome, [app_name]),
+            self._locked([app_name], f"jailgen rollback {app_name}"),
+        ):
+            if self._unfinished_switch(app):
+                return self._converge(outcome, [app])
             state, _ = read_state(self.repo, self.catalog.site.module)
             slots = state.slots_of(app_name)
             target = slots.rollback_target if slots is not None else None
             if slots is None or target is None:
                 return outcome.fail("precheck", no_rollback_target(app_name, slots))
+            outcome.doing = f"checking {target}"
             outcome.checks += self._probe_jails(state, app, target)
             return self._switch(
                 outcome,
@@ -175,8 +202,96 @@ class Deployer:
                 f"{app_name}: roll back live to {target}",
                 refusal=f"refusing to roll back to {target}: it is not healthy",
             )
+        return outcome  # interrupted: the report is in outcome
+
+    def converge(self, app_name: str | None = None) -> Outcome:
+        """Finish what a killed or interrupted command left: run Puppet on every
+        host of the apps (all, or `app_name`) that has not converged to HEAD, and
+        check every route; a switch of live at HEAD whose jail now fails its
+        health check is reverted first, as a failed promotion is."""
+        apps = (
+            [self.app(app_name)]
+            if app_name
+            else [self.catalog.apps[n] for n in sorted(self.catalog.apps)]
+        )
+        outcome = Outcome("converge", app_name or "all apps")
+        names_ = [a.name for a in apps]
+        with (
+            self._reporting(outcome, names_),
+            self._locked(names_, f"jailgen converge {outcome.app}"),
+        ):
+            return self._converge(outcome, apps)
+        return outcome  # interrupted: the report is in outcome
 
     # -- steps -------------------------------------------------------------
+
+    @contextmanager
+    def _reporting(self, outcome: Outcome, apps: list[str]) -> Iterator[None]:
+        """A signal stops the command (the `with` blocks inside have stopped the
+        Puppet run and released the locks): say what it was doing and what is
+        left, and exit 128 + the signal's number."""
+        try:
+            yield
+        except Interrupted as exc:
+            outcome.signal = exc.signum
+            git_repo = control.open_repo(self.repo)
+            head = control.head(git_repo)
+            hosts = sorted({h for a in apps for h in self.catalog.apps[a].hosts})
+            done = self.runner.converged(hosts, head)
+            outcome.pending = [h for h in hosts if h not in done]
+            if outcome.pending and head is not None:
+                which = outcome.app if apps == [outcome.app] else None
+                left = pending.describe(git_repo, head, outcome.pending, which)
+            elif outcome.commit is None:
+                left = "nothing was committed; live serves what it served before"
+            else:
+                left = f"every host has converged to {head}; `jailgen converge` checks the routes"
+            outcome.fail("interrupted", f"{exc} while {outcome.doing}; {left}")
+
+    def _unfinished_switch(self, app: App) -> bool:
+        """Whether HEAD is a switch of `app`'s live slot that some host has not
+        run: a re-run of the killed promotion or rollback finishes that one."""
+        git_repo = control.open_repo(self.repo)
+        head = control.head(git_repo)
+        switch = pending.switch_at(git_repo, head) if head else None
+        if switch is None or switch.app != app.name:
+            return False
+        return self.runner.converged(list(app.hosts), head) != list(app.hosts)
+
+    def _converge(self, outcome: Outcome, apps: list[App]) -> Outcome:
+        git_repo = control.open_repo(self.repo)
+        head = control.head(git_repo)
+        assert head is not None
+        outcome.commit = head
+        switch = pending.switch_at(git_repo, head)
+        app_of = {a.name: a for a in apps}
+        target = app_of.get(switch.app) if switch else None
+        if switch is not None and target is not None:
+            # never route live to a jail that does not answer its health check now
+            state, _ = read_state(self.repo, self.catalog.site.module)
+            outcome.doing = f"checking {switch.jail}"
+            checks = self._probe_jails(state, target, switch.jail)
+            if not all(c.ok for c in checks):
+                outcome.checks = checks
+                outcome.fail(
+                    "health check",
+                    f"{switch.subject} ({head[:12]}) was never verified and {switch.jail} is not "
+                    "healthy: " + "; ".join(f"{c.host}: {c.detail}" for c in checks if not c.ok),
+                )
+                self._revert(outcome, target)
+                after = Outcome(outcome.action, outcome.app)
+                self._verify(after, list(target.hosts))
+                outcome.checks = after.checks
+                if not after.ok:
+                    outcome.message += f"; after the revert: {after.message}"
+                return outcome
+        hosts = [h for h in sorted(self.catalog.hosts) if any(h in a.hosts for a in apps)]
+        done = self.runner.converged(hosts, head)
+        todo = [h for h in hosts if h not in done]
+        if todo and not self._run_puppet(outcome, apps[0], todo):
+            return outcome
+        self._verify(outcome, hosts)
+        return outcome
 
     def _unmoved(self, state: DeploymentState, app: str, seen: Slots) -> DeploymentState:
         """The precondition of a switch: the app's slots are still those the health
@@ -236,7 +351,7 @@ class Deployer:
             )
         outcome.checks.clear()
         if self._apply(outcome, app, self._with_cleanup(change, app), subject):
-            self._verify(outcome, app)
+            self._verify(outcome, list(app.hosts))
         if not outcome.ok and outcome.commit:
             self._revert(outcome, app)
         return outcome
@@ -251,16 +366,18 @@ class Deployer:
         return 2 * run_s + 4 * self.check_timeout_s + 300
 
     @contextmanager
-    def _locked(self, app: str, command: str) -> Iterator[None]:
-        """The app's lock: on the control repo's origin, where every operator
-        sees it, when there is one; and always the clone's own (flock)."""
-        with app_lock(self.lock_dir, app, command, wait_s=self.lock_wait_s), ExitStack() as stack:
-            if self.push:
-                stack.enter_context(
-                    shared_lock(
-                        self.repo, app, command, self.lock_expiry_s, wait_s=self.lock_wait_s
+    def _locked(self, apps: list[str], command: str) -> Iterator[None]:
+        """The apps' locks: on the control repo's origin, where every operator
+        sees them, when there is one; and always the clone's own (flock)."""
+        with ExitStack() as stack:
+            for app in sorted(apps):  # in one order, so two commands never deadlock
+                stack.enter_context(app_lock(self.lock_dir, app, command, self.lock_wait_s))
+                if self.push:
+                    stack.enter_context(
+                        shared_lock(
+                            self.repo, app, command, self.lock_expiry_s, wait_s=self.lock_wait_s
+                        )
                     )
-                )
             # Commands on other apps share this clone's working tree, its commits
             # and the hosts' Puppet runs: they take turns, waiting a bounded time.
             stack.enter_context(
@@ -291,6 +408,7 @@ class Deployer:
         change: Callable[[DeploymentState], DeploymentState],
         subject: str,
     ) -> bool:
+        outcome.doing = "rendering and committing"
         try:
             rendered = render_catalog(
                 self.catalog, self.repo, commit=True, push=self.push, change=change, subject=subject
@@ -314,16 +432,24 @@ class Deployer:
                 }
         return self._run_puppet(outcome, app)
 
-    def _run_puppet(self, outcome: Outcome, app: App) -> bool:
-        head = control.head(control.open_repo(self.repo))
+    def _run_puppet(self, outcome: Outcome, app: App, hosts: list[str] | None = None) -> bool:
+        """Run Puppet on `hosts` (default: the app's); each must report a run of
+        HEAD, or of a later commit whose history holds HEAD (another command's
+        commit landed on top meanwhile), never of an unrelated commit."""
+        hosts = list(app.hosts) if hosts is None else hosts
+        git_repo = control.open_repo(self.repo)
+        head = control.head(git_repo)
+        assert head is not None
         started = time.monotonic()
-        reports = self.runner.run(self.repo, self.catalog.site.puppet_environment, list(app.hosts))
+        outcome.doing = f"running Puppet on {', '.join(hosts)} for {head[:12]}"
+        pause_at("committed")
+        reports = self.runner.run(self.repo, self.catalog.site.puppet_environment, hosts)
         outcome.timings["puppet"] = outcome.timings.get("puppet", 0.0) + time.monotonic() - started
         outcome.reports = reports
         for report in reports:
             if not report.ok:
                 return not outcome.fail("puppet run", f"{report.host}: {report.summary()}")
-            if report.configuration_version != head:
+            if not pending.contains(git_repo, report.configuration_version, head):
                 return not outcome.fail(
                     "puppet run",
                     f"{report.host}: applied configuration {report.configuration_version}, "
@@ -331,12 +457,14 @@ class Deployer:
                 )
         return True
 
-    def _verify(self, outcome: Outcome, app: App) -> None:
+    def _verify(self, outcome: Outcome, hosts: list[str]) -> None:
         """Every route of every app on the hosts that ran, not only `app`'s: each
         live and test domain serves the release its slot names, or 503."""
+        outcome.doing = "checking the routes"
+        pause_at("verify")
         started = time.monotonic()
         state, _ = read_state(self.repo, self.catalog.site.module)
-        for host in app.hosts:
+        for host in hosts:
             outcome.checks += self._check_routes(state, host)
         outcome.timings["verify"] = time.monotonic() - started
         failed = [c for c in outcome.checks if not c.ok]
@@ -374,9 +502,13 @@ class Deployer:
         """Undo our commit and converge again, so live is what it was."""
         assert outcome.commit is not None
         git_repo = control.open_repo(self.repo)
-        outcome.reverted_by = control.revert(git_repo, outcome.commit, f"{TRAILER} {__version__}")
-        if self.push:
-            control.push(git_repo)
+        outcome.doing = f"reverting {outcome.commit[:12]}"
+        with deferred():
+            outcome.reverted_by = control.revert(
+                git_repo, outcome.commit, f"{TRAILER} {__version__}"
+            )
+            if self.push:
+                control.push(git_repo)
         saved = (outcome.step, outcome.message, outcome.reports)
         self._run_puppet(outcome, app)
         outcome.step, outcome.message = saved[0], saved[1]

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import git
 
-from generator import http, routes
+from generator import http, pending, routes
 from generator import repo as control
 from generator.catalog import Catalog
 from generator.errors import JailgenError
@@ -172,26 +172,29 @@ def _pending(
     git_repo: git.Repo, head: str | None, certname: str, report: RunReport | None
 ) -> list[str]:
     """Why the host may not run what HEAD holds: no run, a failed run, or commits
-    since its last good run that change what it applies."""
+    since its last good run that change what it applies. Each names HEAD's commit."""
+    if head is None:
+        return []
+    wanted = f"commit {head[:12]} ({pending.subject_of(git_repo, head)}) is not applied"
     if report is None:
-        return ["pending: the host has never run Puppet"]
+        return [f"pending: {wanted}: the host has never run Puppet"]
     if not report.ok:
-        return [f"pending: the last Puppet run {report.status}: {report.summary()}"]
+        return [f"pending: {wanted}: the last Puppet run {report.status}: {report.summary()}"]
     converged = report.configuration_version
-    if converged == head or head is None:
+    if converged == head:
         return []
     if converged is None:
-        return ["pending: the last run has no configuration version"]
+        return [f"pending: {wanted}: the last run has no configuration version"]
     try:
         git_repo.git.merge_base("--is-ancestor", converged, head)
     except git.GitCommandError:
-        return [f"pending: the host ran {converged[:12]}, which is not in HEAD's history"]
+        return [f"pending: {wanted}: the host ran {converged[:12]}, which is not in HEAD's history"]
     changed = git_repo.git.diff("--name-only", converged, head).splitlines()
     own = f"data/nodes/{certname}.yaml"
     relevant = [p for p in changed if not p.startswith("data/nodes/") or p == own]
     if relevant:
         return [
-            f"pending: HEAD {head[:12]} is not applied (the host ran {converged[:12]}; "
+            f"pending: {wanted} (the host last converged to {converged[:12]}; "
             f"changed since: {', '.join(relevant[:3])}{' ...' if len(relevant) > 3 else ''})"
         ]
     return []

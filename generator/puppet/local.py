@@ -2,14 +2,58 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.interrupt import pause_at
 from generator.lock import app_lock
 from generator.puppet.report import RunReport, read_report
+
+# How long an interrupted Puppet run has to stop after SIGTERM.
+STOP_GRACE_S = 30.0
+
+
+def run_in_own_group(
+    argv: list[str], pass_fds: tuple[int, ...] = (), grace_s: float = STOP_GRACE_S
+) -> tuple[int, str]:
+    """Run `argv` in its own process group (a Ctrl-C on the terminal reaches
+    jailgen only); its exit status and stderr. When jailgen is interrupted, the
+    whole group gets SIGTERM, then SIGKILL after `grace_s`, and is waited for."""
+    with tempfile.TemporaryFile(mode="w+") as err:
+        child = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+            start_new_session=True,
+            pass_fds=pass_fds,
+        )
+        try:
+            pause_at("puppet", child.pid)
+            returncode = child.wait()
+        except BaseException:
+            stop_group(child, grace_s)
+            raise
+        err.seek(0)
+        return returncode, err.read()
+
+
+def stop_group(child: subprocess.Popen[str], grace_s: float) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGTERM)
+    try:
+        child.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
 
 
 @dataclass(frozen=True)
@@ -65,18 +109,22 @@ class LocalPuppet:
         envdir = self.environment_dir(repo, environment)
         report = self.report_path(certname)
         report.parent.mkdir(parents=True, exist_ok=True)
-        report.unlink(missing_ok=True)
+        # The run writes its report beside the last one, which it replaces when
+        # it ends: a run that is killed leaves the last run's report in place.
+        argv = self.apply_argv(envdir, environment, certname)
+        fresh = report.with_name(report.name + ".new")
+        fresh.unlink(missing_ok=True)
+        argv = [f"--lastrunreport={fresh}" if a == f"--lastrunreport={report}" else a for a in argv]
         start = time.monotonic()
-        # one run per host at a time, whichever clone or command starts it
-        with app_lock(self.host_dir(certname), "apply", f"puppet apply {certname}", 3600):
-            result = subprocess.run(
-                self.apply_argv(envdir, environment, certname),
-                capture_output=True,
-                text=True,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
-        parsed = read_report(report, result.returncode, certname, result.stderr)
+        # one run per host at a time, whichever clone or command starts it; the
+        # run inherits the lock, so a run whose jailgen was killed still holds it
+        with app_lock(self.host_dir(certname), "apply", f"puppet apply {certname}", 3600) as fd:
+            returncode, stderr = run_in_own_group(argv, pass_fds=(fd,))
+        if fresh.is_file():
+            os.replace(fresh, report)
+            parsed = read_report(report, returncode, certname, stderr)
+        else:
+            parsed = read_report(fresh, returncode, certname, stderr)
         parsed.duration_s = time.monotonic() - start
         return parsed
 
