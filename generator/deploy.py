@@ -27,6 +27,8 @@ from generator.errors import CatalogError, JailgenError
 from generator.interrupt import Interrupted, deferred, pause_at
 from generator.lock import app_lock
 from generator.puppet.report import RunReport
+from generator.render import journal
+from generator.render.control_repo import owned_paths
 from generator.render.replaced import TRAILER
 from generator.shared_lock import shared_lock
 from generator.state import (
@@ -157,10 +159,10 @@ class Deployer:
             self._reporting(outcome, [app_name]),
             self._locked([app_name], f"jailgen promote {app_name}"),
         ):
-            if self._unfinished_switch(app):
-                return self._converge(outcome, [app])
             state, _ = read_state(self.repo, self.catalog.site.module)
             slots = state.slots_of(app_name)
+            if self._unfinished_switch(app, "promote", slots):
+                return self._converge(outcome, [app])
             if slots is None or slots.test is None:
                 return outcome.fail("precheck", f"{app_name} has no release under test")
             if slots.test == slots.live:
@@ -186,10 +188,10 @@ class Deployer:
             self._reporting(outcome, [app_name]),
             self._locked([app_name], f"jailgen rollback {app_name}"),
         ):
-            if self._unfinished_switch(app):
-                return self._converge(outcome, [app])
             state, _ = read_state(self.repo, self.catalog.site.module)
             slots = state.slots_of(app_name)
+            if self._unfinished_switch(app, "roll back", slots):
+                return self._converge(outcome, [app])
             target = slots.rollback_target if slots is not None else None
             if slots is None or target is None:
                 return outcome.fail("precheck", no_rollback_target(app_name, slots))
@@ -248,14 +250,24 @@ class Deployer:
                 left = f"every host has converged to {head}; `jailgen converge` checks the routes"
             outcome.fail("interrupted", f"{exc} while {outcome.doing}; {left}")
 
-    def _unfinished_switch(self, app: App) -> bool:
-        """Whether HEAD is a switch of `app`'s live slot that some host has not
-        run: a re-run of the killed promotion or rollback finishes that one."""
+    def _unfinished_switch(self, app: App, kind: str, slots: Slots | None) -> bool:
+        """Whether HEAD is a promotion (or rollback) of `app` to its live jail that
+        may not have been verified: some host has not run it, or (a promotion) the
+        test jail is live already. A re-run of the killed command finishes that
+        one, rather than refuse it or roll back one step further."""
         git_repo = control.open_repo(self.repo)
         head = control.head(git_repo)
         switch = pending.switch_at(git_repo, head) if head else None
-        if switch is None or switch.app != app.name:
+        if (
+            switch is None
+            or switch.app != app.name
+            or not switch.subject.startswith(f"{app.name}: {kind} ")
+        ):
             return False
+        if slots is None or slots.live != switch.jail:
+            return False
+        if kind == "promote" and slots.test == slots.live:
+            return True
         return self.runner.converged(list(app.hosts), head) != list(app.hosts)
 
     def _converge(self, outcome: Outcome, apps: list[App]) -> Outcome:
@@ -383,6 +395,7 @@ class Deployer:
             stack.enter_context(
                 app_lock(self.lock_dir, CLONE_LOCK, command, wait_s=self.lock_expiry_s)
             )
+            self._discard_interrupted_render()
             if self.push:
                 # start from what origin holds, so the checks are made on it
                 try:
@@ -392,6 +405,30 @@ class Deployer:
                         f"cannot catch up with origin: {exc.stderr.strip()}"
                     ) from exc
             yield
+
+    def _sync_with_origin(self) -> bool:
+        """Fast-forward to origin's branch when its history holds our HEAD (other
+        commands' commits on other apps landed on top); True when HEAD moved."""
+        git_repo = control.open_repo(self.repo)
+        before = control.head(git_repo)
+        branch = control.branch_name(git_repo)
+        try:
+            git_repo.git.fetch("-q", "origin", branch)
+            git_repo.git.merge("--ff-only", "-q", f"origin/{branch}")
+        except git.GitCommandError:
+            return False
+        return control.head(git_repo) != before
+
+    def _discard_interrupted_render(self) -> None:
+        """Files a killed command rendered and never committed: discarded (only
+        where they still hold exactly what it wrote), so this command starts
+        from HEAD."""
+        git_repo = control.open_repo(self.repo)
+        dirty = control.dirty_paths(git_repo, owned_paths(self.catalog))
+        if dirty:
+            journal.discard_left_over(self.repo, git_repo, dirty)
+        else:
+            journal.clear(self.repo)  # killed after its commit: nothing left over
 
     def _with_cleanup(
         self, change: Callable[[DeploymentState], DeploymentState], app: App
@@ -413,8 +450,8 @@ class Deployer:
             rendered = render_catalog(
                 self.catalog, self.repo, commit=True, push=self.push, change=change, subject=subject
             )
-        except CatalogError:
-            raise  # bad input (hand-edited state): exit 2, nothing written
+        except (CatalogError, Interrupted):
+            raise  # bad input (hand-edited state): exit 2, nothing written; a signal
         except JailgenError as exc:
             outcome.fail("render/commit", str(exc))
             return False
@@ -446,6 +483,9 @@ class Deployer:
         reports = self.runner.run(self.repo, self.catalog.site.puppet_environment, hosts)
         outcome.timings["puppet"] = outcome.timings.get("puppet", 0.0) + time.monotonic() - started
         outcome.reports = reports
+        later = [r for r in reports if r.ok and r.configuration_version != head]
+        if later and self.push:
+            self._sync_with_origin()  # fetch the later commits the hosts ran
         for report in reports:
             if not report.ok:
                 return not outcome.fail("puppet run", f"{report.host}: {report.summary()}")
@@ -463,9 +503,14 @@ class Deployer:
         outcome.doing = "checking the routes"
         pause_at("verify")
         started = time.monotonic()
-        state, _ = read_state(self.repo, self.catalog.site.module)
-        for host in hosts:
-            outcome.checks += self._check_routes(state, host)
+        for _ in range(3):
+            state, _ = read_state(self.repo, self.catalog.site.module)
+            checks = [c for host in hosts for c in self._check_routes(state, host)]
+            # Another clone's command on another app may have run a later commit
+            # on these hosts meanwhile: check again against that commit's state.
+            if all(c.ok for c in checks) or not (self.push and self._sync_with_origin()):
+                break
+        outcome.checks += checks
         outcome.timings["verify"] = time.monotonic() - started
         failed = [c for c in outcome.checks if not c.ok]
         if failed:

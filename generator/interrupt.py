@@ -9,7 +9,7 @@ block ends, so a commit is never left half pushed by a signal.
 
 `pause_at(point)` is the test hook for kill points: when $JAILGEN_PAUSE_AT names
 the point, jailgen writes its pid (and the Puppet child's) as JSON to
-$JAILGEN_PAUSE_FILE and waits until that file is removed.
+$JAILGEN_PAUSE_FILE and waits until that file is removed (once per process).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class _State:
     active = False  # handled_signals() is in effect
     deferring = False  # inside deferred()
     received: ClassVar[list[int]] = []  # signals held back by deferred()
+    paused = False  # pause_at() has paused once
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
@@ -81,8 +82,9 @@ def deferred() -> Iterator[None]:
 
 def pause_at(point: str, child: int | None = None) -> None:
     """The test hook: wait here while $JAILGEN_PAUSE_FILE exists."""
-    if os.environ.get("JAILGEN_PAUSE_AT") != point:
+    if os.environ.get("JAILGEN_PAUSE_AT") != point or _State.paused:
         return
+    _State.paused = True  # once: the revert's run after a killed run goes on
     path = Path(os.environ["JAILGEN_PAUSE_FILE"])
     tmp = path.with_name(path.name + ".new")
     tmp.write_text(json.dumps({"point": point, "pid": os.getpid(), "child": child}))

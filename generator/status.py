@@ -20,6 +20,7 @@ from generator import repo as control
 from generator.catalog import Catalog
 from generator.errors import JailgenError
 from generator.puppet.report import RunReport
+from generator.render import journal
 from generator.state import DeploymentState
 from generator.state_store import read_state
 
@@ -83,6 +84,16 @@ def status(
     git_repo = open_control_repo(repo)
     head = control.head(git_repo)
     state, _ = read_state(repo, catalog.site.module)
+    written = journal.left_over(repo)
+    left = control.dirty_paths(git_repo, sorted(written)) if written else []
+    uncommitted = (
+        [
+            f"uncommitted: a killed command rendered {', '.join(left)} and did not commit "
+            "it; the next command discards it and starts from HEAD"
+        ]
+        if left
+        else []
+    )
     rows = []
     for certname in sorted(catalog.hosts):
         apps = [a.name for a in catalog.apps_on(certname)]
@@ -91,7 +102,7 @@ def status(
         if not apps:
             continue
         report = reports.last_report(certname)
-        pending = _pending(git_repo, head, certname, report)
+        behind = _pending(git_repo, head, certname, report)
         served: list[routes.Served] = []
         if probe:
             address, port = catalog.nginx_for(certname)
@@ -104,9 +115,11 @@ def status(
             row.last_run = report.status if report else None
             row.head = head
             row.routes = [s for s in served if s.route.app == name]
-            row.problems = pending + [
-                f"{s.route.slot} {s.route.domain}: {s.detail}" for s in row.routes if not s.ok
-            ]
+            row.problems = (
+                uncommitted
+                + behind
+                + [f"{s.route.slot} {s.route.domain}: {s.detail}" for s in row.routes if not s.ok]
+            )
             row.problems += [
                 f"{j.slot} {j.name}: health {j.health}"
                 for j in row.jails
