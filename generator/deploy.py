@@ -399,7 +399,9 @@ class Deployer:
             if self.push:
                 # start from what origin holds, so the checks are made on it
                 try:
-                    control.catch_up(control.open_repo(self.repo), None)
+                    git_repo = control.open_repo(self.repo)
+                    control.drop_unpushed(git_repo, TRAILER)
+                    control.catch_up(git_repo, None)
                 except git.GitCommandError as exc:
                     raise JailgenError(
                         f"cannot catch up with origin: {exc.stderr.strip()}"

@@ -7,7 +7,8 @@ it was doing before it exits 128 + the signal's number (130 for Ctrl-C, 143 for
 SIGTERM). Inside `deferred()` (a commit and its push) the signal waits until the
 block ends, so a commit is never left half pushed by a signal.
 
-`pause_at(point)` is the test hook for kill points: when $JAILGEN_PAUSE_AT names
+`pause_at(point)` is the test hook for kill points (commit, push, committed,
+puppet, verify): when $JAILGEN_PAUSE_AT names
 the point, jailgen writes its pid (and the Puppet child's) as JSON to
 $JAILGEN_PAUSE_FILE and waits until that file is removed (once per process).
 """

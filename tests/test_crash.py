@@ -18,6 +18,7 @@ import pytest
 from generator import http
 from tests.conftest import JAILGEN, git, run_jailgen
 from tests.localsite import HOST, LocalSite
+from tests.test_shared_lock import two_clones
 
 
 @pytest.fixture
@@ -285,6 +286,29 @@ def unrecorded_sandboxes(site: LocalSite) -> list[int]:
         if cmdline(parent)[:1] != ["/usr/bin/bwrap"] and int(entry.name) not in recorded:
             found.append(int(entry.name))
     return found
+
+
+def test_killed_between_commit_and_push_a_rerun_redoes_it_from_origin(site: LocalSite) -> None:
+    two_clones(site)  # the control repo now has an origin, and the lock lives there
+    origin = site.base / "origin.git"
+    before = git(origin, "rev-parse", "production").strip()
+    paused = Paused(site, "push", "promote", "hello")
+    paused.finish(signal.SIGKILL)
+    assert git(origin, "rev-parse", "production").strip() == before  # never pushed
+    locks = run_jailgen("lock", "status", "-r", str(site.control))
+    assert locks.stdout.startswith("hello: locked (origin) by ")
+    assert f"pid {paused.process.pid} (jailgen promote hello, " in locks.stdout
+    code, text = status_text(site)
+    assert code == 1  # this clone's HEAD holds the unpushed promotion
+    assert "pending: commit " in text
+    # the dead holder ran here: its lock is taken over at once, its commit dropped
+    rerun = jailgen(site, "promote", "hello")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    subjects = git(origin, "log", "--format=%s", f"{before}..production").splitlines()
+    assert subjects == [f"hello: promote {jail(site, 1)} to live"]
+    assert git(site.control, "rev-parse", "HEAD") == git(origin, "rev-parse", "production")
+    assert run_jailgen("lock", "status", "-r", str(site.control)).stdout == "no app is locked\n"
+    assert_promoted(site)
 
 
 def stop_app_of(site: LocalSite, name: str) -> None:

@@ -144,6 +144,7 @@ def render_catalog(
             _commit(outcome, git_repo, rendering, subject)
             journal.clear(repo_path)
             if push:
+                pause_at("push")
                 _push(outcome, git_repo, catalog, repo_path, subject, remote, change)
     finally:
         outcome.commit_s = time.monotonic() - started
