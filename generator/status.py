@@ -89,7 +89,8 @@ def status(
     uncommitted = (
         [
             f"uncommitted: a killed command rendered {', '.join(left)} and did not commit "
-            "it; the next command discards it and starts from HEAD"
+            f"it (the slots shown are that render's; HEAD {(head or '')[:12]} holds what "
+            "was committed); the next command discards it and starts from HEAD"
         ]
         if left
         else []

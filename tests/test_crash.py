@@ -114,7 +114,8 @@ def test_killed_before_its_commit_nothing_changes_and_a_rerun_promotes(site: Loc
     code, text = status_text(site)
     assert code == 1
     assert (
-        f"uncommitted: a killed command rendered data/nodes/{HOST}.yaml and did not commit it; "
+        f"uncommitted: a killed command rendered data/nodes/{HOST}.yaml and did not commit it "
+        f"(the slots shown are that render's; HEAD {head[:12]} holds what was committed); "
         "the next command discards it and starts from HEAD"
     ) in text
     rerun = jailgen(site, "promote", "hello")
@@ -236,7 +237,9 @@ def test_ctrl_c_before_the_commit_leaves_nothing_to_do(site: LocalSite) -> None:
         "nothing was committed; live serves what it served before\n"
     )
     assert git(site.control, "rev-parse", "HEAD") == head
+    assert git(site.control, "status", "--porcelain") == ""  # what it wrote is taken back
     assert site.shas[0] in live(site)
+    assert status_text(site)[0] == 0
 
 
 def test_converge_reverts_a_never_verified_switch_to_a_jail_now_unhealthy(

@@ -13,7 +13,7 @@ from generator import __version__, files
 from generator import repo as control
 from generator.catalog import Catalog, load_catalog
 from generator.errors import JailgenError
-from generator.interrupt import deferred, pause_at
+from generator.interrupt import Interrupted, deferred, pause_at
 from generator.render import journal
 from generator.render.control_repo import (
     Rendering,
@@ -131,14 +131,15 @@ def render_catalog(
     )
     if check:
         return outcome
-    if git_repo is not None:
-        journal.record(repo_path, rendering.pending)
-    write_rendering(catalog, repo_path, rendering)
-    outcome.render_s = time.monotonic() - started
     if git_repo is None:
+        write_rendering(catalog, repo_path, rendering)
+        outcome.render_s = time.monotonic() - started
         return outcome
-    started = time.monotonic()
+    journal.record(repo_path, rendering.pending)
     try:
+        write_rendering(catalog, repo_path, rendering)
+        outcome.render_s = time.monotonic() - started
+        started = time.monotonic()
         pause_at("commit")
         with deferred():  # a signal waits until the commit is pushed
             _commit(outcome, git_repo, rendering, subject)
@@ -146,6 +147,11 @@ def render_catalog(
             if push:
                 pause_at("push")
                 _push(outcome, git_repo, catalog, repo_path, subject, remote, change)
+    except Interrupted:
+        if outcome.commit is None:  # stopped before its commit: take back what it wrote
+            dirty = control.dirty_paths(git_repo, owned_paths(catalog))
+            journal.discard_left_over(repo_path, git_repo, dirty)
+        raise
     finally:
         outcome.commit_s = time.monotonic() - started
     return outcome
