@@ -264,6 +264,42 @@ def test_converge_reverts_a_never_verified_switch_to_a_jail_now_unhealthy(
     assert site.shas[0] in live(site)
 
 
+def test_a_rollback_killed_after_its_commit_is_finished_by_its_rerun_not_repeated(
+    site: LocalSite,
+) -> None:
+    assert site.deployer().promote("hello").ok  # live: the second release; previous: the first
+    paused = Paused(site, "committed", "rollback", "hello")
+    paused.finish(signal.SIGKILL)
+    subject = f"hello: roll back live to {jail(site, 0)}"
+    assert git(site.control, "log", "-1", "--format=%s").strip() == subject
+    assert site.shas[1] in live(site)  # no host ran it yet
+    rerun = jailgen(site, "rollback", "hello")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert rerun.stdout.startswith("rollback hello: ok\n")
+    assert git(site.control, "log", "-1", "--format=%s").strip() == subject  # not repeated
+    assert site.shas[0] in live(site)
+    assert status_text(site)[0] == 0
+
+
+def test_a_test_killed_during_its_puppet_run_is_finished_by_its_rerun(site: LocalSite) -> None:
+    source = site.base / "sources" / "hello"
+    (source / "VERSION").write_text("3\n")
+    git(source, "commit", "-q", "-am", "Release 3")
+    release = git(source, "rev-parse", "HEAD").strip()
+    paused = Paused(site, "puppet", "test", "hello", release)
+    time.sleep(2)  # into the run: its new jail is being made or started
+    os.killpg(paused.at["child"], signal.SIGKILL)
+    paused.finish(signal.SIGKILL)
+    assert unrecorded_sandboxes(site) == []
+    assert status_text(site)[0] == 1
+    rerun = jailgen(site, "test", "hello", release)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    test = http.get("127.0.0.1", site.port, "/", host="hello.test.example.com").body
+    assert release in test
+    assert site.shas[0] in live(site)
+    assert status_text(site)[0] == 0
+
+
 def unrecorded_sandboxes(site: LocalSite) -> list[int]:
     """Sandboxes of the site's jails (outermost bwrap, or a gate in front of one)
     that no runtime file records."""
