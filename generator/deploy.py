@@ -209,8 +209,9 @@ class Deployer:
     def converge(self, app_name: str | None = None) -> Outcome:
         """Finish what a killed or interrupted command left: run Puppet on every
         host of the apps (all, or `app_name`) that has not converged to HEAD, and
-        check every route; a switch of live at HEAD whose jail now fails its
-        health check is reverted first, as a failed promotion is."""
+        check every route; a switch of live at HEAD that was never verified (from
+        this clone) and whose jail now fails its health check is reverted first,
+        as a failed promotion is."""
         apps = (
             [self.app(app_name)]
             if app_name
@@ -278,7 +279,7 @@ class Deployer:
         switch = pending.switch_at(git_repo, head)
         app_of = {a.name: a for a in apps}
         target = app_of.get(switch.app) if switch else None
-        if switch is not None and target is not None:
+        if switch is not None and target is not None and not pending.was_verified(self.repo, head):
             # never route live to a jail that does not answer its health check now
             state, _ = read_state(self.repo, self.catalog.site.module)
             outcome.doing = f"checking {switch.jail}"
@@ -521,6 +522,9 @@ class Deployer:
             )
         else:
             outcome.ok = True
+            head = control.head(control.open_repo(self.repo))
+            done = [c for c in (outcome.commit, head) if c]
+            pending.record_verified(self.repo, sorted(set(done), key=done.index))
 
     def _check_routes(
         self,

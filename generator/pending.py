@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import git
 
-from generator import names
+from generator import files, names
 from generator.render.replaced import TRAILER
 
 # The subjects jailgen gives the commits that move live (deploy.Deployer).
@@ -68,3 +69,21 @@ def describe(git_repo: git.Repo, commit: str, hosts: list[str], app: str | None)
         f"commit {commit[:12]} ({subject_of(git_repo, commit)}) is not converged on "
         f"{', '.join(hosts)}; `jailgen converge{where}` (or the same command again) finishes it"
     )
+
+
+# The commits whose routes this clone has verified, newest last (a bounded list).
+VERIFIED = Path(".git") / "jailgen" / "verified"
+KEEP_VERIFIED = 200
+
+
+def record_verified(repo: Path, commits: list[str]) -> None:
+    path = repo / VERIFIED
+    known = path.read_text().split() if path.is_file() else []
+    known = [c for c in known if c not in commits] + commits
+    path.parent.mkdir(parents=True, exist_ok=True)
+    files.write_atomic(path, "\n".join(known[-KEEP_VERIFIED:]) + "\n")
+
+
+def was_verified(repo: Path, commit: str) -> bool:
+    path = repo / VERIFIED
+    return path.is_file() and commit in path.read_text().split()

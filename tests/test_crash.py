@@ -264,6 +264,19 @@ def test_converge_reverts_a_never_verified_switch_to_a_jail_now_unhealthy(
     assert site.shas[0] in live(site)
 
 
+def test_converge_leaves_a_verified_promotion_alone_and_reports_its_broken_route(
+    site: LocalSite,
+) -> None:
+    assert site.deployer().promote("hello").ok  # verified from this clone
+    head = git(site.control, "rev-parse", "HEAD")
+    stop_app_of(site, jail(site, 1))
+    done = jailgen(site, "converge", "hello")
+    assert done.returncode == 1
+    assert done.stdout.startswith("converge hello: FAILED at route check\n")
+    assert "reverted by" not in done.stdout
+    assert git(site.control, "rev-parse", "HEAD") == head  # a rollback is the operator's call
+
+
 def test_a_rollback_killed_after_its_commit_is_finished_by_its_rerun_not_repeated(
     site: LocalSite,
 ) -> None:
