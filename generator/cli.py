@@ -23,6 +23,7 @@ from generator.catalog import json_schema as catalog_schema
 from generator.commands import render as render_cmd
 from generator.deploy import Deployer, Outcome
 from generator.errors import CatalogError, JailgenError
+from generator.interrupt import handled_signals
 from generator.puppet.agent import AgentRunner, Progress
 from generator.puppet.live import live_runs
 from generator.puppet.local import LocalPuppet, LocalRunner
@@ -149,12 +150,13 @@ def _deploying(
     catalog = load_catalog(catalog_path)
     git_repo = control.open_repo(repo)
     push = any(r.name == "origin" for r in git_repo.remotes)
-    if catalog.site.puppet_mode == "agent" and not as_json:
-        with live_runs() as view:
-            runner = runner_for(catalog, workdir, progress=view.update)
-            yield Deployer(catalog, repo, runner, push=push, lock_wait_s=wait)
-        return
-    yield Deployer(catalog, repo, runner_for(catalog, workdir), push=push, lock_wait_s=wait)
+    with handled_signals():  # SIGTERM, Ctrl-C: stop Puppet, report, release the locks
+        if catalog.site.puppet_mode == "agent" and not as_json:
+            with live_runs() as view:
+                runner = runner_for(catalog, workdir, progress=view.update)
+                yield Deployer(catalog, repo, runner, push=push, lock_wait_s=wait)
+            return
+        yield Deployer(catalog, repo, runner_for(catalog, workdir), push=push, lock_wait_s=wait)
 
 
 def runner_for(
@@ -216,7 +218,7 @@ def _print_outcome(outcome: Outcome, as_json: bool) -> None:
     else:
         _print_outcome_text(outcome)
     if not outcome.ok:
-        sys.exit(1)
+        sys.exit(outcome.exit_code)
 
 
 def _print_outcome_text(outcome: Outcome) -> None:
@@ -251,6 +253,8 @@ def _print_outcome_text(outcome: Outcome) -> None:
         click.echo(f"  reverted by {outcome.reverted_by}: live serves what it served before")
     if outcome.history:
         click.echo(f"  history  {outcome.history}")
+    if outcome.pending:
+        click.echo(f"  pending  {', '.join(outcome.pending)}")
     if not outcome.ok:
         click.echo(f"jailgen: {outcome.action} failed: {outcome.message}", err=True)
 
@@ -341,6 +345,26 @@ def maintenance_command(
 
     with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
         outcome = maintenance(deployer, app, switch == "on", message)
+    _print_outcome(outcome, as_json)
+
+
+@main.command()
+@click.argument("app", required=False)
+@deploy_options
+@click.option("--wait", default=0.0, help="Seconds to wait for the apps' locks.")
+@user_errors
+def converge(
+    app: str | None,
+    catalog_path: Path,
+    repo: Path,
+    workdir: Path | None,
+    as_json: bool,
+    wait: float,
+) -> None:
+    """Finish what a killed command left: run Puppet where HEAD is not applied, check
+    every route; a never-verified switch to a jail now unhealthy is reverted."""
+    with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
+        outcome = deployer.converge(app)
     _print_outcome(outcome, as_json)
 
 
@@ -537,6 +561,15 @@ def _print_status(rows: list[AppHostStatus]) -> None:
     problems = [(row, p) for row in rows for p in row.problems]
     for row, problem in problems:
         console.print(f"PROBLEM {row.app} on {row.host}: {problem}", markup=False)
+    behind = sorted(
+        {row.host for row in rows if any(p.startswith("pending:") for p in row.problems)}
+    )
+    if behind and rows[0].head:
+        console.print(
+            f"PENDING commit {rows[0].head[:12]} is not converged on {', '.join(behind)}: "
+            "`jailgen converge` (or the interrupted command again) finishes it",
+            markup=False,
+        )
     if rows and not problems:
         console.print("every route serves what Hiera names; every host has converged")
 

@@ -9,6 +9,7 @@ again, so live keeps serving what it served before.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -18,14 +19,17 @@ from typing import Any, Protocol
 
 import git
 
-from generator import __version__, history, http, release_command, releases, routes
+from generator import __version__, history, http, pending, release_command, releases, routes
 from generator import repo as control
 from generator.catalog import App, Catalog
 from generator.commands.render import render_catalog
 from generator.errors import CatalogError, JailgenError
+from generator.interrupt import Interrupted, deferred, pause_at
 from generator.lock import app_lock
 from generator.puppet.report import RunReport
 from generator.release_command import CommandResult
+from generator.render import journal
+from generator.render.control_repo import owned_paths
 from generator.render.replaced import TRAILER
 from generator.shared_lock import shared_lock
 from generator.state import (
@@ -84,10 +88,17 @@ class Outcome:
     release_command: CommandResult | None = None  # promote: on the canary host
     hooks: list[CommandResult] = field(default_factory=list)  # after_promote
     history: str = ""  # whether the evidence was recorded (generator.history)
+    doing: str = "taking the lock"  # the step under way, for an interruption's report
+    signal: int | None = None  # the signal that stopped the command
+    pending: list[str] = field(default_factory=list)  # hosts not converged to the commit
 
     def fail(self, step: str, message: str) -> Outcome:
         self.ok, self.step, self.message = False, step, message
         return self
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 128 + self.signal if self.signal else 1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +118,8 @@ class Outcome:
             "release_command": self.release_command.to_json() if self.release_command else None,
             "hooks": [h.to_json() for h in self.hooks],
             "history": self.history,
+            "interrupted_by": signal.Signals(self.signal).name if self.signal else None,
+            "pending_hosts": list(self.pending),
         }
 
 
@@ -136,28 +149,37 @@ class Deployer:
         release = releases.resolve(app, ref)
         revision = release.sha
         outcome = Outcome("test", app_name, release={"sha": revision, "ref": release.ref})
-        with self._locked(app_name, f"jailgen test {app_name} {release.describe()}"):
+        with (
+            self._reporting(outcome, [app_name]),
+            self._locked([app_name], f"jailgen test {app_name} {release.describe()}"),
+        ):
             change = self._with_cleanup(
                 lambda s: with_test_release(s, self.catalog, app_name, revision), app
             )
             subject = f"{app_name}: test release {release.describe()}"
             if self._apply(outcome, app, change, subject):
-                self._verify(outcome, app)
+                self._verify(outcome, list(app.hosts))
             self._record(outcome)
         return outcome
 
     def promote(self, app_name: str) -> Outcome:
         app = self.app(app_name)
         outcome = Outcome("promote", app_name)
-        with self._locked(app_name, f"jailgen promote {app_name}"):
+        with (
+            self._reporting(outcome, [app_name]),
+            self._locked([app_name], f"jailgen promote {app_name}"),
+        ):
             state, _ = read_state(self.repo, self.catalog.site.module)
             slots = state.slots_of(app_name)
+            if self._unfinished_switch(app, "promote", slots):
+                return self._converge(outcome, [app])
             if slots is None or slots.test is None:
                 return outcome.fail("precheck", f"{app_name} has no release under test")
             if slots.test == slots.live:
                 return outcome.fail("precheck", f"{app_name}: {slots.test} is already live")
             outcome.release = {"sha": state.revision_of(slots.test) or "", "ref": ""}
             started = time.monotonic()
+            outcome.doing = "checking the test route"
             for host in app.hosts:
                 outcome.checks += self._check_routes(state, host, [app_name], "test")
             outcome.timings["precheck"] = time.monotonic() - started
@@ -175,6 +197,7 @@ class Deployer:
             if outcome.ok and app.after_promote:
                 outcome.hooks = release_command.run_hooks(app, outcome.release["sha"])
             return outcome
+        return outcome  # interrupted: the report is in outcome
 
     def _release_phase(self, outcome: Outcome, app: App, state: DeploymentState) -> bool:
         """The release command in the jail under test on the canary host, after
@@ -203,9 +226,14 @@ class Deployer:
         app = self.app(app_name)
         outcome = Outcome("rollback", app_name)
         command = f"jailgen rollback {app_name}" + (f" --to {to}" if to else "")
-        with self._locked(app_name, command):
+        with (
+            self._reporting(outcome, [app_name]),
+            self._locked([app_name], command),
+        ):
             state, _ = read_state(self.repo, self.catalog.site.module)
             slots = state.slots_of(app_name)
+            if self._unfinished_switch(app, "roll back", slots):
+                return self._converge(outcome, [app])
             target = slots.rollback_target if slots is not None else None
             if slots is not None and to is not None:
                 try:
@@ -214,6 +242,7 @@ class Deployer:
                     return outcome.fail("precheck", str(exc))
             if slots is None or target is None:
                 return outcome.fail("precheck", no_rollback_target(app_name, slots))
+            outcome.doing = f"checking {target}"
             outcome.checks += self._probe_jails(state, app, target)
             outcome.release = {"sha": state.revision_of(target) or "", "ref": ""}
             chosen = target
@@ -228,12 +257,111 @@ class Deployer:
             )
             self._record(outcome)
             return outcome
+        return outcome  # interrupted: the report is in outcome
+
+    def converge(self, app_name: str | None = None) -> Outcome:
+        """Finish what a killed or interrupted command left: run Puppet on every
+        host of the apps (all, or `app_name`) that has not converged to HEAD, and
+        check every route; a switch of live at HEAD that was never verified (from
+        this clone) and whose jail now fails its health check is reverted first,
+        as a failed promotion is."""
+        apps = (
+            [self.app(app_name)]
+            if app_name
+            else [self.catalog.apps[n] for n in sorted(self.catalog.apps)]
+        )
+        outcome = Outcome("converge", app_name or "all apps")
+        names_ = [a.name for a in apps]
+        with (
+            self._reporting(outcome, names_),
+            self._locked(names_, f"jailgen converge {outcome.app}"),
+        ):
+            return self._converge(outcome, apps)
+        return outcome  # interrupted: the report is in outcome
 
     # -- steps -------------------------------------------------------------
 
     def _record(self, outcome: Outcome) -> None:
         """The evidence, as a git note on the commit (while the lock is held)."""
         outcome.history = history.record(self.repo, outcome, self.push)
+
+    @contextmanager
+    def _reporting(self, outcome: Outcome, apps: list[str]) -> Iterator[None]:
+        """A signal stops the command (the `with` blocks inside have stopped the
+        Puppet run and released the locks): say what it was doing and what is
+        left, and exit 128 + the signal's number."""
+        try:
+            yield
+        except Interrupted as exc:
+            outcome.signal = exc.signum
+            git_repo = control.open_repo(self.repo)
+            head = control.head(git_repo)
+            hosts = sorted({h for a in apps for h in self.catalog.apps[a].hosts})
+            done = self.runner.converged(hosts, head)
+            outcome.pending = [h for h in hosts if h not in done]
+            if outcome.pending and head is not None:
+                which = outcome.app if apps == [outcome.app] else None
+                left = pending.describe(git_repo, head, outcome.pending, which)
+            elif outcome.commit is None:
+                left = "nothing was committed; live serves what it served before"
+            else:
+                left = f"every host has converged to {head}; `jailgen converge` checks the routes"
+            outcome.fail("interrupted", f"{exc} while {outcome.doing}; {left}")
+
+    def _unfinished_switch(self, app: App, kind: str, slots: Slots | None) -> bool:
+        """Whether HEAD is a promotion (or rollback) of `app` to its live jail that
+        may not have been verified: some host has not run it, or (a promotion) the
+        test jail is live already. A re-run of the killed command finishes that
+        one, rather than refuse it or roll back one step further."""
+        git_repo = control.open_repo(self.repo)
+        head = control.head(git_repo)
+        switch = pending.switch_at(git_repo, head) if head else None
+        if (
+            switch is None
+            or switch.app != app.name
+            or not switch.subject.startswith(f"{app.name}: {kind} ")
+        ):
+            return False
+        if slots is None or slots.live != switch.jail:
+            return False
+        if kind == "promote" and slots.test == slots.live:
+            return True
+        return self.runner.converged(list(app.hosts), head) != list(app.hosts)
+
+    def _converge(self, outcome: Outcome, apps: list[App]) -> Outcome:
+        git_repo = control.open_repo(self.repo)
+        head = control.head(git_repo)
+        assert head is not None
+        outcome.commit = head
+        switch = pending.switch_at(git_repo, head)
+        app_of = {a.name: a for a in apps}
+        target = app_of.get(switch.app) if switch else None
+        if switch is not None and target is not None and not pending.was_verified(self.repo, head):
+            # never route live to a jail that does not answer its health check now
+            state, _ = read_state(self.repo, self.catalog.site.module)
+            outcome.doing = f"checking {switch.jail}"
+            checks = self._probe_jails(state, target, switch.jail)
+            if not all(c.ok for c in checks):
+                outcome.checks = checks
+                outcome.fail(
+                    "health check",
+                    f"{switch.subject} ({head[:12]}) was never verified and {switch.jail} is not "
+                    "healthy: " + "; ".join(f"{c.host}: {c.detail}" for c in checks if not c.ok),
+                )
+                self._revert(outcome, target)
+                after = Outcome(outcome.action, outcome.app)
+                self._verify(after, list(target.hosts))
+                outcome.checks = after.checks
+                if not after.ok:
+                    outcome.message += f"; after the revert: {after.message}"
+                return outcome
+        hosts = [h for h in sorted(self.catalog.hosts) if any(h in a.hosts for a in apps)]
+        done = self.runner.converged(hosts, head)
+        todo = [h for h in hosts if h not in done]
+        if todo and not self._run_puppet(outcome, apps[0], todo):
+            return outcome
+        self._verify(outcome, hosts)
+        return outcome
 
     def _unmoved(self, state: DeploymentState, app: str, seen: Slots) -> DeploymentState:
         """The precondition of a switch: the app's slots are still those the health
@@ -293,7 +421,7 @@ class Deployer:
             )
         outcome.checks.clear()
         if self._apply(outcome, app, self._with_cleanup(change, app), subject):
-            self._verify(outcome, app)
+            self._verify(outcome, list(app.hosts))
         if not outcome.ok and outcome.commit:
             self._revert(outcome, app)
         return outcome
@@ -308,30 +436,59 @@ class Deployer:
         return 2 * run_s + 4 * self.check_timeout_s + 300
 
     @contextmanager
-    def _locked(self, app: str, command: str) -> Iterator[None]:
-        """The app's lock: on the control repo's origin, where every operator
-        sees it, when there is one; and always the clone's own (flock)."""
-        with app_lock(self.lock_dir, app, command, wait_s=self.lock_wait_s), ExitStack() as stack:
-            if self.push:
-                stack.enter_context(
-                    shared_lock(
-                        self.repo, app, command, self.lock_expiry_s, wait_s=self.lock_wait_s
+    def _locked(self, apps: list[str], command: str) -> Iterator[None]:
+        """The apps' locks: on the control repo's origin, where every operator
+        sees them, when there is one; and always the clone's own (flock)."""
+        with ExitStack() as stack:
+            for app in sorted(apps):  # in one order, so two commands never deadlock
+                stack.enter_context(app_lock(self.lock_dir, app, command, self.lock_wait_s))
+                if self.push:
+                    stack.enter_context(
+                        shared_lock(
+                            self.repo, app, command, self.lock_expiry_s, wait_s=self.lock_wait_s
+                        )
                     )
-                )
             # Commands on other apps share this clone's working tree, its commits
             # and the hosts' Puppet runs: they take turns, waiting a bounded time.
             stack.enter_context(
                 app_lock(self.lock_dir, CLONE_LOCK, command, wait_s=self.lock_expiry_s)
             )
+            self._discard_interrupted_render()
             if self.push:
                 # start from what origin holds, so the checks are made on it
                 try:
-                    control.catch_up(control.open_repo(self.repo), None)
+                    git_repo = control.open_repo(self.repo)
+                    control.drop_unpushed(git_repo, TRAILER)
+                    control.catch_up(git_repo, None)
                 except git.GitCommandError as exc:
                     raise JailgenError(
                         f"cannot catch up with origin: {exc.stderr.strip()}"
                     ) from exc
             yield
+
+    def _sync_with_origin(self) -> bool:
+        """Fast-forward to origin's branch when its history holds our HEAD (other
+        commands' commits on other apps landed on top); True when HEAD moved."""
+        git_repo = control.open_repo(self.repo)
+        before = control.head(git_repo)
+        branch = control.branch_name(git_repo)
+        try:
+            git_repo.git.fetch("-q", "origin", branch)
+            git_repo.git.merge("--ff-only", "-q", f"origin/{branch}")
+        except git.GitCommandError:
+            return False
+        return control.head(git_repo) != before
+
+    def _discard_interrupted_render(self) -> None:
+        """Files a killed command rendered and never committed: discarded (only
+        where they still hold exactly what it wrote), so this command starts
+        from HEAD."""
+        git_repo = control.open_repo(self.repo)
+        dirty = control.dirty_paths(git_repo, owned_paths(self.catalog))
+        if dirty:
+            journal.discard_left_over(self.repo, git_repo, dirty)
+        else:
+            journal.clear(self.repo)  # killed after its commit: nothing left over
 
     def _with_cleanup(
         self, change: Callable[[DeploymentState], DeploymentState], app: App
@@ -348,12 +505,13 @@ class Deployer:
         change: Callable[[DeploymentState], DeploymentState],
         subject: str,
     ) -> bool:
+        outcome.doing = "rendering and committing"
         try:
             rendered = render_catalog(
                 self.catalog, self.repo, commit=True, push=self.push, change=change, subject=subject
             )
-        except CatalogError:
-            raise  # bad input (hand-edited state): exit 2, nothing written
+        except (CatalogError, Interrupted):
+            raise  # bad input (hand-edited state): exit 2, nothing written; a signal
         except JailgenError as exc:
             outcome.fail("render/commit", str(exc))
             return False
@@ -371,16 +529,27 @@ class Deployer:
                 }
         return self._run_puppet(outcome, app)
 
-    def _run_puppet(self, outcome: Outcome, app: App) -> bool:
-        head = control.head(control.open_repo(self.repo))
+    def _run_puppet(self, outcome: Outcome, app: App, hosts: list[str] | None = None) -> bool:
+        """Run Puppet on `hosts` (default: the app's); each must report a run of
+        HEAD, or of a later commit whose history holds HEAD (another command's
+        commit landed on top meanwhile), never of an unrelated commit."""
+        hosts = list(app.hosts) if hosts is None else hosts
+        git_repo = control.open_repo(self.repo)
+        head = control.head(git_repo)
+        assert head is not None
         started = time.monotonic()
-        reports = self.runner.run(self.repo, self.catalog.site.puppet_environment, list(app.hosts))
+        outcome.doing = f"running Puppet on {', '.join(hosts)} for {head[:12]}"
+        pause_at("committed")
+        reports = self.runner.run(self.repo, self.catalog.site.puppet_environment, hosts)
         outcome.timings["puppet"] = outcome.timings.get("puppet", 0.0) + time.monotonic() - started
         outcome.reports = reports
+        later = [r for r in reports if r.ok and r.configuration_version != head]
+        if later and self.push:
+            self._sync_with_origin()  # fetch the later commits the hosts ran
         for report in reports:
             if not report.ok:
                 return not outcome.fail("puppet run", f"{report.host}: {report.summary()}")
-            if report.configuration_version != head:
+            if not pending.contains(git_repo, report.configuration_version, head):
                 return not outcome.fail(
                     "puppet run",
                     f"{report.host}: applied configuration {report.configuration_version}, "
@@ -388,13 +557,20 @@ class Deployer:
                 )
         return True
 
-    def _verify(self, outcome: Outcome, app: App) -> None:
+    def _verify(self, outcome: Outcome, hosts: list[str]) -> None:
         """Every route of every app on the hosts that ran, not only `app`'s: each
         live and test domain serves the release its slot names, or 503."""
+        outcome.doing = "checking the routes"
+        pause_at("verify")
         started = time.monotonic()
-        state, _ = read_state(self.repo, self.catalog.site.module)
-        for host in app.hosts:
-            outcome.checks += self._check_routes(state, host)
+        for _ in range(3):
+            state, _ = read_state(self.repo, self.catalog.site.module)
+            checks = [c for host in hosts for c in self._check_routes(state, host)]
+            # Another clone's command on another app may have run a later commit
+            # on these hosts meanwhile: check again against that commit's state.
+            if all(c.ok for c in checks) or not (self.push and self._sync_with_origin()):
+                break
+        outcome.checks += checks
         outcome.timings["verify"] = time.monotonic() - started
         failed = [c for c in outcome.checks if not c.ok]
         if failed:
@@ -403,6 +579,9 @@ class Deployer:
             )
         else:
             outcome.ok = True
+            head = control.head(control.open_repo(self.repo))
+            done = [c for c in (outcome.commit, head) if c]
+            pending.record_verified(self.repo, sorted(set(done), key=done.index))
 
     def _check_routes(
         self,
@@ -431,9 +610,13 @@ class Deployer:
         """Undo our commit and converge again, so live is what it was."""
         assert outcome.commit is not None
         git_repo = control.open_repo(self.repo)
-        outcome.reverted_by = control.revert(git_repo, outcome.commit, f"{TRAILER} {__version__}")
-        if self.push:
-            control.push(git_repo)
+        outcome.doing = f"reverting {outcome.commit[:12]}"
+        with deferred():
+            outcome.reverted_by = control.revert(
+                git_repo, outcome.commit, f"{TRAILER} {__version__}"
+            )
+            if self.push:
+                control.push(git_repo)
         saved = (outcome.step, outcome.message, outcome.reports)
         self._run_puppet(outcome, app)
         outcome.step, outcome.message = saved[0], saved[1]

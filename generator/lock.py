@@ -63,7 +63,9 @@ def _parse(text: str) -> Holder:
 
 
 @contextmanager
-def app_lock(directory: Path, app: str, command: str, wait_s: float = 0.0) -> Iterator[Holder]:
+def app_lock(directory: Path, app: str, command: str, wait_s: float = 0.0) -> Iterator[int]:
+    """Hold `app`'s lock for the block; yields the locked file's descriptor: a
+    child process that inherits it holds the lock for as long as it lives."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{app}.lock"
     me = Holder(getpass.getuser(), socket.gethostname(), os.getpid(), command, time.time())
@@ -85,7 +87,7 @@ def app_lock(directory: Path, app: str, command: str, wait_s: float = 0.0) -> It
         handle.write(json.dumps(asdict(me)))
         handle.flush()
         try:
-            yield me
+            yield handle.fileno()
         finally:
             handle.seek(0)
             handle.truncate()

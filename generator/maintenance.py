@@ -31,13 +31,18 @@ def maintenance(deployer: Deployer, app_name: str, on: bool, message: str | None
     switch = "on" if on else "off"
     outcome = Outcome(f"maintenance {switch}", app_name)
     # The workflow steps are the Deployer's own: lock, render and commit, run
-    # Puppet, verify the routes (which expect the page on live in maintenance).
-    with deployer._locked(app_name, f"jailgen maintenance {app_name} {switch}"):
+    # Puppet, verify the routes (which expect the page on live in maintenance),
+    # record the evidence; a signal stops it as it stops the others.
+    with (
+        deployer._reporting(outcome, [app_name]),
+        deployer._locked([app_name], f"jailgen maintenance {app_name} {switch}"),
+    ):
         change = deployer._with_cleanup(
             lambda state: with_maintenance(state, deployer.catalog, app_name, text), app
         )
         subject = f"{app_name}: maintenance {switch}"
         if deployer._apply(outcome, app, change, subject):
-            deployer._verify(outcome, app)
+            deployer._verify(outcome, list(app.hosts))
+        deployer._record(outcome)
     outcome.slots["maintenance"] = text
     return outcome

@@ -145,6 +145,26 @@ def catch_up(repo: git.Repo, own_commit: str | None, remote: str = "origin") -> 
         ) from exc
 
 
+def drop_unpushed(repo: git.Repo, trailer: str, remote: str = "origin") -> list[str]:
+    """A command killed between its commit and its push left its commit here only:
+    when every local commit ahead of the remote carries `trailer` (jailgen made
+    them), they are dropped, so the command is re-run from what the remote holds
+    instead of being replayed on top of it unchecked. The commits dropped."""
+    branch = branch_name(repo)
+    upstream = f"{remote}/{branch}"
+    try:
+        repo.git.fetch(remote, branch)
+        ahead: list[str] = repo.git.rev_list(f"{upstream}..HEAD").split()
+    except git.GitCommandError:
+        return []
+    messages = [repo.commit(sha).message for sha in ahead]
+    texts = [m if isinstance(m, str) else m.decode("utf-8", "replace") for m in messages]
+    if not ahead or not all(trailer in text for text in texts):
+        return []
+    repo.git.reset("--hard", upstream)
+    return ahead
+
+
 def revert(repo: git.Repo, commit: str, trailer: str) -> str:
     """Commit the revert of `commit` (its message carries `trailer`); the new HEAD."""
     summary = repo.commit(commit).summary

@@ -5,9 +5,10 @@ the holder as JSON: user, host, pid, command, since and expires. Taking the lock
 is one `git push --force-with-lease=<ref>:` (the ref must not exist yet), which
 the receiving side applies atomically, so of two operators racing on two clones
 exactly one gets it. Releasing it deletes the ref only while it still names our
-commit. A lock past its expiry (its holder died) may be taken over, again by a
-compare-and-swap push. `jailgen unlock APP --force` breaks a lock and records who
-broke whose lock on `refs/jailgen/lock-breaks/<app>`, a chain of commits.
+commit. A lock past its expiry (its holder died), or whose holder ran on this
+machine and is gone, may be taken over, again by a compare-and-swap push.
+`jailgen unlock APP --force` breaks a lock and records who broke whose lock on
+`refs/jailgen/lock-breaks/<app>`, a chain of commits.
 """
 
 from __future__ import annotations
@@ -56,6 +57,20 @@ class Record:
     @property
     def expired(self) -> bool:
         return time.time() >= self.expires
+
+    @property
+    def dead_here(self) -> bool:
+        """Whether the holder ran on this machine and its process is gone (it was
+        killed): its lock need not wait for its expiry."""
+        if self.host != socket.gethostname() or self.pid <= 0:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
 
 def _git(repo: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -151,7 +166,11 @@ def shared_lock(
         if _push_lease(repo, remote, ref, "", mine):
             break
         held = _current(repo, remote, app)
-        if held is not None and held[1].expired and _push_lease(repo, remote, ref, held[0], mine):
+        if (
+            held is not None
+            and (held[1].expired or held[1].dead_here)
+            and _push_lease(repo, remote, ref, held[0], mine)
+        ):
             break  # its holder died: taken over
         if held is not None and time.monotonic() >= deadline:
             raise LockHeld(

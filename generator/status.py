@@ -15,11 +15,12 @@ from typing import Any, Protocol
 
 import git
 
-from generator import http, routes
+from generator import http, pending, routes
 from generator import repo as control
 from generator.catalog import Catalog
 from generator.errors import JailgenError
 from generator.puppet.report import RunReport
+from generator.render import journal
 from generator.state import DeploymentState
 from generator.state_store import read_state
 
@@ -85,6 +86,17 @@ def status(
     git_repo = open_control_repo(repo)
     head = control.head(git_repo)
     state, _ = read_state(repo, catalog.site.module)
+    written = journal.left_over(repo)
+    left = control.dirty_paths(git_repo, sorted(written)) if written else []
+    uncommitted = (
+        [
+            f"uncommitted: a killed command rendered {', '.join(left)} and did not commit "
+            f"it (the slots shown are that render's; HEAD {(head or '')[:12]} holds what "
+            "was committed); the next command discards it and starts from HEAD"
+        ]
+        if left
+        else []
+    )
     rows = []
     for certname in sorted(catalog.hosts):
         apps = [a.name for a in catalog.apps_on(certname)]
@@ -93,7 +105,7 @@ def status(
         if not apps:
             continue
         report = reports.last_report(certname)
-        pending = _pending(git_repo, head, certname, report)
+        behind = _pending(git_repo, head, certname, report)
         served: list[routes.Served] = []
         if probe:
             address, port = catalog.nginx_for(certname)
@@ -106,9 +118,11 @@ def status(
             row.last_run = report.status if report else None
             row.head = head
             row.routes = [s for s in served if s.route.app == name]
-            row.problems = pending + [
-                f"{s.route.slot} {s.route.domain}: {s.detail}" for s in row.routes if not s.ok
-            ]
+            row.problems = (
+                uncommitted
+                + behind
+                + [f"{s.route.slot} {s.route.domain}: {s.detail}" for s in row.routes if not s.ok]
+            )
             row.problems += [
                 f"{j.slot} {j.name}: health {j.health}"
                 for j in row.jails
@@ -176,26 +190,29 @@ def _pending(
     git_repo: git.Repo, head: str | None, certname: str, report: RunReport | None
 ) -> list[str]:
     """Why the host may not run what HEAD holds: no run, a failed run, or commits
-    since its last good run that change what it applies."""
+    since its last good run that change what it applies. Each names HEAD's commit."""
+    if head is None:
+        return []
+    wanted = f"commit {head[:12]} ({pending.subject_of(git_repo, head)}) is not applied"
     if report is None:
-        return ["pending: the host has never run Puppet"]
+        return [f"pending: {wanted}: the host has never run Puppet"]
     if not report.ok:
-        return [f"pending: the last Puppet run {report.status}: {report.summary()}"]
+        return [f"pending: {wanted}: the last Puppet run {report.status}: {report.summary()}"]
     converged = report.configuration_version
-    if converged == head or head is None:
+    if converged == head:
         return []
     if converged is None:
-        return ["pending: the last run has no configuration version"]
+        return [f"pending: {wanted}: the last run has no configuration version"]
     try:
         git_repo.git.merge_base("--is-ancestor", converged, head)
     except git.GitCommandError:
-        return [f"pending: the host ran {converged[:12]}, which is not in HEAD's history"]
+        return [f"pending: {wanted}: the host ran {converged[:12]}, which is not in HEAD's history"]
     changed = git_repo.git.diff("--name-only", converged, head).splitlines()
     own = f"data/nodes/{certname}.yaml"
     relevant = [p for p in changed if not p.startswith("data/nodes/") or p == own]
     if relevant:
         return [
-            f"pending: HEAD {head[:12]} is not applied (the host ran {converged[:12]}; "
+            f"pending: {wanted} (the host last converged to {converged[:12]}; "
             f"changed since: {', '.join(relevant[:3])}{' ...' if len(relevant) > 3 else ''})"
         ]
     return []

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
 from generator import http
+from generator.commands.render import render_catalog
 from generator.deploy import Deployer, StateMoved
 from generator.puppet.local import LocalRunner
-from generator.state import Slots
+from generator.puppet.report import RunReport
+from generator.state import Slots, with_test_release
 from generator.state_store import read_state
 from tests.conftest import JAILGEN, git
 from tests.localsite import HOST, LocalSite
@@ -115,3 +118,58 @@ def test_a_switch_whose_slots_moved_meanwhile_stops_and_names_who_moved_them(
     assert info.value.exit_code == 1
     same = state.slots_of("hello")
     assert same is not None and deployer._unmoved(state, "hello", same) is state
+
+
+@dataclass
+class AnotherCommitLands:
+    """A runner before whose runs another command's commit lands: on top of ours
+    (`on_top`), or an unrelated one that the hosts report running."""
+
+    site: LocalSite
+    on_top: bool
+
+    def run(self, repo: Path, environment: str, hosts: list[str]) -> list[RunReport]:
+        catalog = self.site.catalog()
+        if self.on_top:
+            render_catalog(
+                catalog,
+                repo,
+                commit=True,
+                change=lambda s: with_test_release(s, catalog, "other", self.site.shas[1]),
+                subject="other: test release by another command",
+            )
+        reports = LocalRunner(self.site.puppet).run(repo, environment, hosts)
+        if not self.on_top:
+            tree = git(repo, "mktree").strip()
+            unrelated = git(repo, "commit-tree", tree, "-m", "unrelated").strip()
+            for report in reports:
+                report.configuration_version = unrelated
+        return reports
+
+    def converged(self, hosts: list[str], commit: str | None) -> list[str]:
+        return LocalRunner(self.site.puppet).converged(hosts, commit)
+
+
+def test_verification_accepts_a_later_commit_that_contains_its_own(site: LocalSite) -> None:
+    deployer = Deployer(site.catalog(), site.control, AnotherCommitLands(site, on_top=True))
+    outcome = deployer.test("hello", site.shas[0])
+    assert outcome.ok, outcome.message
+    head = git(site.control, "rev-parse", "HEAD").strip()
+    assert head != outcome.commit
+    assert [r.configuration_version for r in outcome.reports] == [head]
+    assert git(site.control, "log", "-1", "--format=%s").strip() == (
+        "other: test release by another command"
+    )
+    assert site.shas[0] in served(site, "hello.test.example.com")
+    assert site.shas[1] in served(site, "other.test.example.com")
+
+
+def test_verification_refuses_a_run_of_an_unrelated_commit(site: LocalSite) -> None:
+    deployer = Deployer(site.catalog(), site.control, AnotherCommitLands(site, on_top=False))
+    outcome = deployer.test("hello", site.shas[0])
+    assert not outcome.ok
+    assert outcome.step == "puppet run"
+    unrelated = outcome.reports[0].configuration_version
+    assert outcome.message == (
+        f"{HOST}: applied configuration {unrelated}, expected commit {outcome.commit}"
+    )

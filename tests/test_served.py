@@ -195,7 +195,7 @@ def test_status_tells_what_is_served_after_a_promotion_that_never_ran(site: Loca
         assert route["serves"] == jail(site, 0)
         assert route["ok"] is False
     problems = row["problems"]
-    assert any(str(p).startswith("pending: HEAD") for p in problems)  # type: ignore[union-attr]
+    assert any(str(p).startswith("pending: commit ") for p in problems)  # type: ignore[union-attr]
     assert any(f"serves {jail(site, 0)}, expected {jail(site, 1)}" in p for p in problems)  # type: ignore[union-attr]
 
     text = run_jailgen(
@@ -203,7 +203,7 @@ def test_status_tells_what_is_served_after_a_promotion_that_never_ran(site: Loca
         "--workdir", str(site.root / "puppet"),
     )  # fmt: skip
     assert text.returncode == 1
-    assert "PROBLEM hello on devbox.example.net: pending: HEAD" in text.stdout
+    assert "PROBLEM hello on devbox.example.net: pending: commit " in text.stdout
 
     # converging finishes the promotion: status agrees again
     assert deployer.runner.run(site.control, "production", [HOST])[0].ok

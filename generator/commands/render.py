@@ -13,6 +13,8 @@ from generator import __version__, files
 from generator import repo as control
 from generator.catalog import Catalog, load_catalog
 from generator.errors import JailgenError
+from generator.interrupt import Interrupted, deferred, pause_at
+from generator.render import journal
 from generator.render.control_repo import (
     Rendering,
     StateChange,
@@ -116,6 +118,8 @@ def render_catalog(
     if git_repo is not None:
         dirty = control.dirty_paths(git_repo, owned_paths(catalog))
         if dirty:
+            dirty = journal.discard_left_over(repo_path, git_repo, dirty)
+        if dirty:
             raise JailgenError(
                 "refusing to commit: files jailgen owns have uncommitted edits "
                 "(commit or discard them first):\n  " + "\n  ".join(dirty)
@@ -125,18 +129,29 @@ def render_catalog(
     outcome.replaced = replacements(
         repo_path, catalog.site.module, rendering, only_by_hand=change is not None
     )
-    if not check:
-        write_rendering(catalog, repo_path, rendering)
     if check:
         return outcome
-    outcome.render_s = time.monotonic() - started
     if git_repo is None:
+        write_rendering(catalog, repo_path, rendering)
+        outcome.render_s = time.monotonic() - started
         return outcome
-    started = time.monotonic()
+    journal.record(repo_path, rendering.pending)
     try:
-        _commit(outcome, git_repo, rendering, subject)
-        if push:
-            _push(outcome, git_repo, catalog, repo_path, subject, remote, change)
+        write_rendering(catalog, repo_path, rendering)
+        outcome.render_s = time.monotonic() - started
+        started = time.monotonic()
+        pause_at("commit")
+        with deferred():  # a signal waits until the commit is pushed
+            _commit(outcome, git_repo, rendering, subject)
+            journal.clear(repo_path)
+            if push:
+                pause_at("push")
+                _push(outcome, git_repo, catalog, repo_path, subject, remote, change)
+    except Interrupted:
+        if outcome.commit is None:  # stopped before its commit: take back what it wrote
+            dirty = control.dirty_paths(git_repo, owned_paths(catalog))
+            journal.discard_left_over(repo_path, git_repo, dirty)
+        raise
     finally:
         outcome.commit_s = time.monotonic() - started
     return outcome
@@ -185,6 +200,8 @@ def _push(
             outcome.replaced = replacements(
                 repo_path, catalog.site.module, rendering, only_by_hand=change is not None
             )
+            journal.record(repo_path, rendering.pending)
             write_rendering(catalog, repo_path, rendering)
             _commit(outcome, git_repo, rendering, subject)
+            journal.clear(repo_path)
     raise JailgenError(f"push to {remote} rejected {MAX_PUSH_ATTEMPTS} times; giving up")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,8 @@ def read_report(path: Path, exit_code: int, host: str, stderr: str) -> RunReport
         for line in stderr.splitlines()
         if line.startswith("Error: ") and not line.startswith("Error: Facter:")
     ]
+    if exit_code < 0:  # no exit status: the run was killed
+        errors.append(f"the Puppet run was killed by {signal.Signals(-exit_code).name}")
     if not path.is_file():
         return RunReport(host, "error", None, exit_code, errors=errors)
     report = parse_report(path.read_text(encoding="utf-8"), exit_code, host)

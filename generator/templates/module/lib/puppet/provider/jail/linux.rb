@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require 'fileutils'
+require 'io/nonblock'
 require 'json'
 require 'puppet/util'
 require_relative '../../../puppet_x/jailgen/validation'
@@ -20,7 +21,9 @@ Puppet::Type.type(:jail).provide(:linux) do
     so it outlives the Puppet run.
 
     Runtime state lives next to the jails: `<jails_dir>/run/<name>.json` records
-    the sandbox's pid and its pid namespace. State is read once per run for
+    the sandbox's pid and its pid namespace. The pid is recorded before the
+    sandbox may start (it waits at a gate until then), so a run killed at any
+    point never leaves a sandbox running that no runtime file records. State is read once per run for
     every jail of the catalog (the run directory and the jail roots); no command
     is run to read it.
   DOC
@@ -65,6 +68,12 @@ Puppet::Type.type(:jail).provide(:linux) do
     ]
   end
 
+  # `command` once a line `start` arrives on fd 3; nothing if the pipe closes
+  # first. The gate execs the command, so its pid is the command's.
+  def self.gated_command(command)
+    ['/bin/sh', '-c', 'IFS= read -r go <&3 && [ "$go" = start ] && exec 3<&- && exec "$@"', 'jail-gate', *command]
+  end
+
   # --- Reading the system: once per run. ---
 
   def self.run_dir(path)
@@ -90,6 +99,14 @@ Puppet::Type.type(:jail).provide(:linux) do
 
     cmdline = File.read("/proc/#{runtime['pid']}/cmdline").split("\0")
     cmdline.first == binaries[:bwrap] && cmdline.include?(runtime['path'])
+  rescue SystemCallError
+    false
+  end
+
+  # Whether process `pid` exists and has not exited (the gate in front of a
+  # sandbox, or the sandbox while it execs).
+  def self.process?(pid)
+    !File.read("/proc/#{pid}/stat").split(') ').last.start_with?('Z')
   rescue SystemCallError
     false
   end
@@ -172,15 +189,23 @@ Puppet::Type.type(:jail).provide(:linux) do
     FileUtils.mkdir_p(run_dir)
     FileUtils.mkdir_p(File.join(resource[:path], 'var', 'log'))
     console = File.join(resource[:path], 'var', 'log', 'console.log')
+    # The sandbox waits at a gate until its pid is recorded: a run killed before
+    # that closes the gate's pipe, and the sandbox never starts.
+    gate, opener = IO.pipe
+    gate.nonblock = false # the gate's shell reads it with a blocking read
     pid = Process.spawn(
-      *self.class.sandbox_command(name, resource[:path], resource[:hostname]),
-      in: File::NULL, out: [console, 'a'], err: [:child, :out],
+      *self.class.gated_command(self.class.sandbox_command(name, resource[:path], resource[:hostname])),
+      in: File::NULL, out: [console, 'a'], err: [:child, :out], 3 => gate,
       pgroup: true, close_others: true, unsetenv_others: false
     )
+    gate.close
     Process.detach(pid)
     runtime = { 'pid' => pid, 'path' => resource[:path], 'address' => resource[:address] }
+    write_runtime(runtime)
+    opener.write("start\n")
+    opener.close
     wait_for_namespace(runtime)
-    Puppet::Util.replace_file(runtime_file, '0644') { |file| file.write(JSON.generate(runtime)) }
+    write_runtime(runtime)
     @property_hash[:runtime] = runtime
     @property_hash[:ensure] = :running
   end
@@ -245,19 +270,25 @@ Puppet::Type.type(:jail).provide(:linux) do
     File.join(self.class.run_dir(resource[:path] || @property_hash[:path]), "#{name}.json")
   end
 
+  def write_runtime(runtime)
+    Puppet::Util.replace_file(runtime_file, '0644') { |file| file.write(JSON.generate(runtime)) }
+  end
+
   # bwrap has set up the namespaces once its child is in a pid namespace
   # different from ours; a sandbox that dies at once is a failed start.
   def wait_for_namespace(runtime)
     ours = self.class.pid_namespace(Process.pid)
     deadline = Time.now + 10
     loop do
-      raise Puppet::Error, "jail #{name} did not start; see #{resource[:path]}/var/log/console.log" unless self.class.alive?(runtime)
-
-      child = children(runtime['pid']).first
-      namespace = child && self.class.pid_namespace(child)
-      if namespace && namespace != ours
-        runtime['pid_namespace'] = namespace
-        return
+      if self.class.alive?(runtime)
+        child = children(runtime['pid']).first
+        namespace = child && self.class.pid_namespace(child)
+        if namespace && namespace != ours
+          runtime['pid_namespace'] = namespace
+          return
+        end
+      elsif !self.class.process?(runtime['pid'])
+        raise Puppet::Error, "jail #{name} did not start; see #{resource[:path]}/var/log/console.log"
       end
       raise Puppet::Error, "jail #{name}: sandbox did not come up within 10 s" if Time.now > deadline
 
@@ -273,7 +304,8 @@ Puppet::Type.type(:jail).provide(:linux) do
 
   # Every process of the jail: those in its pid namespace.
   def jail_processes(runtime)
-    namespace = runtime['pid_namespace']
+    child = children(runtime['pid']).first
+    namespace = runtime['pid_namespace'] || (child && self.class.pid_namespace(child))
     return [] unless namespace
 
     Dir.glob('/proc/[0-9]*').map { |dir| File.basename(dir).to_i }.select do |pid|

@@ -48,6 +48,26 @@ describe Puppet::Type.type(:jail).provider(:linux) do
     )
   end
 
+  def run_gated(marker, release)
+    gate, opener = IO.pipe
+    gate.nonblock = false
+    pid = Process.spawn(*described_class.gated_command(['/usr/bin/touch', marker]), 3 => gate, close_others: true)
+    gate.close
+    opener.write("start\n") if release
+    opener.close
+    Process.wait(pid)
+    File.exist?(marker)
+  end
+
+  it 'starts a sandbox only once its pid is recorded: a run killed before that starts nothing' do
+    expect(described_class.gated_command(['/usr/bin/bwrap', '--'])).to eq(
+      ['/bin/sh', '-c', 'IFS= read -r go <&3 && [ "$go" = start ] && exec 3<&- && exec "$@"', 'jail-gate',
+       '/usr/bin/bwrap', '--'],
+    )
+    expect(run_gated(File.join(jails_dir, 'closed'), false)).to be false
+    expect(run_gated(File.join(jails_dir, 'started'), true)).to be true
+  end
+
   it 'keeps runtime state next to the jails' do
     expect(described_class.run_dir(path)).to eq(File.join(jails_dir, 'run'))
   end
