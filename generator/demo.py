@@ -20,13 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import git
 from ruamel.yaml import YAML
 
 from generator import http, local_processes, repo
 from generator.catalog import Catalog, load_catalog
 from generator.commands.render import render_catalog
-from generator.demo_app import make_demo_repo
+from generator.demo_app import make_demo_repo, new_repo
 from generator.deploy import Deployer, Outcome
 from generator.errors import JailgenError
 from generator.puppet.local import LocalPuppet, LocalRunner
@@ -68,13 +67,7 @@ class DemoPaths:
 
 def make_app_repo(target: Path, commits: int = 3) -> list[str]:
     """A git repo of the demo app with `commits` commits; their SHAs, oldest first."""
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    app_repo = git.Repo.init(target, initial_branch="main")
-    with app_repo.config_writer() as config:
-        config.set_value("user", "name", "Demo Developer")
-        config.set_value("user", "email", "demo@example.com")
+    app_repo = new_repo(target)
     shutil.copy2(FIXTURES / "demo_app" / "app.py", target / "app.py")
     shas = []
     for number in range(1, commits + 1):

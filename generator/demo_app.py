@@ -52,8 +52,9 @@ def wheel(version: str) -> tuple[str, bytes]:
     return f"greeting-{version}-py3-none-any.whl", buffer.getvalue()
 
 
-def make_demo_repo(target: Path) -> list[str]:
-    """The demo shop's repo with its two releases; their commit ids, oldest first."""
+def new_repo(target: Path) -> git.Repo:
+    """An empty git repo at `target` (replacing what was there), committing as
+    the demo's developer."""
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -61,6 +62,12 @@ def make_demo_repo(target: Path) -> list[str]:
     with repo.config_writer() as config:
         config.set_value("user", "name", "Demo Developer")
         config.set_value("user", "email", "demo@example.com")
+    return repo
+
+
+def make_demo_repo(target: Path) -> list[str]:
+    """The demo shop's repo with its two releases; their commit ids, oldest first."""
+    repo = new_repo(target)
     (target / ".gitignore").write_text(".venv/\ndata/\n__pycache__/\n")
     for name in APP_FILES:
         shutil.copy2(FIXTURE / name, target / name)
