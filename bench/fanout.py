@@ -34,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from generator.commands.promote import promote  # noqa: E402
+from generator.commands.test import put_under_test  # noqa: E402
 from generator.stack import Layout, Manifest, StackSettings, down, up  # noqa: E402
 from generator.stack.site import APP, AgentSite  # noqa: E402
 
@@ -55,11 +57,11 @@ def measure(manifest: Manifest, base: Path, size: int, concurrency: int) -> dict
         runner = site.runner()
         deployer = site.deployer(runner)
         started = time.monotonic()
-        tested = deployer.test(APP, site.shas[-1])
+        tested = put_under_test(deployer, APP, site.shas[-1])
         if not tested.ok:
             raise SystemExit(f"warm-up failed: {tested.message}")
         warm_up = time.monotonic() - started
-        promoted = deployer.promote(APP)
+        promoted = promote(deployer, APP)
         if not promoted.ok:
             raise SystemExit(f"promotion failed: {promoted.message}")
         stats = runner.last

@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from generator.commands.promote import promote  # noqa: E402
+from generator.commands.test import put_under_test  # noqa: E402
 from tests.localsite import LocalSite  # noqa: E402
 from tests.test_crash import Paused, jailgen  # noqa: E402
 
@@ -32,10 +34,10 @@ def main() -> None:
         stops, codes, reruns = [], [], []
         try:
             deployer = site.deployer()
-            assert deployer.test("hello", site.shas[0]).ok
-            assert deployer.promote("hello").ok
+            assert put_under_test(deployer, "hello", site.shas[0]).ok
+            assert promote(deployer, "hello").ok
             for sha in site.shas[1:]:
-                assert deployer.test("hello", sha).ok
+                assert put_under_test(deployer, "hello", sha).ok
                 paused = Paused(site, "puppet", "promote", "hello")
                 paused.go_on()  # let the run go on; the signal lands while Puppet works
                 time.sleep(1.0)

@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator import repo  # noqa: E402
 from generator.catalog import load_catalog  # noqa: E402
+from generator.commands.init import init_control_repo  # noqa: E402
 from generator.render.control_repo import render_repo, write_rendering  # noqa: E402
 
 APPS = 10_000
@@ -65,7 +65,7 @@ def main() -> None:
         catalog_path = base / "catalog.yaml"
         catalog_path.write_text(catalog_text(APPS, HOSTS))
         control = base / "control"
-        repo.init(control)
+        init_control_repo(control)
 
         full_s, full_files, _ = render_once(catalog_path, control)
         full_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

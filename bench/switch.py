@@ -30,7 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from generator.commands.promote import promote  # noqa: E402
 from generator.commands.render import render_catalog  # noqa: E402
+from generator.commands.test import put_under_test  # noqa: E402
 from tests.localsite import HOST, LocalSite  # noqa: E402
 
 CYCLES = 10
@@ -164,13 +166,13 @@ def run(site: LocalSite) -> dict[str, object]:
     deployer = site.deployer()
     a, b, c = site.shas[:3]
     for step in (
-        lambda: deployer.test("hello", a),
-        lambda: deployer.promote("hello"),
-        lambda: deployer.test("hello", b),
-        lambda: deployer.promote("hello"),
-        lambda: deployer.test("hello", c),
-        lambda: deployer.test("other", a),
-        lambda: deployer.promote("other"),
+        lambda: put_under_test(deployer, "hello", a),
+        lambda: promote(deployer, "hello"),
+        lambda: put_under_test(deployer, "hello", b),
+        lambda: promote(deployer, "hello"),
+        lambda: put_under_test(deployer, "hello", c),
+        lambda: put_under_test(deployer, "other", a),
+        lambda: promote(deployer, "other"),
     ):
         outcome = step()
         if not outcome.ok:
@@ -206,7 +208,7 @@ def run(site: LocalSite) -> dict[str, object]:
             print(f"cycle {cycle + 1}: promote {promotes[-1]:.2f} s", flush=True)
         for index in range(TEST_DEPLOYS):
             start = time.monotonic()
-            outcome = deployer.test("other", site.shas[(index + 1) % len(site.shas)])
+            outcome = put_under_test(deployer, "other", site.shas[(index + 1) % len(site.shas)])
             deploys.append((start, time.monotonic()))
             if not outcome.ok:
                 raise SystemExit(f"test deploy of other failed: {outcome.message}")

@@ -1,33 +1,39 @@
-"""The command line: parse, call one core function, print. User errors become a
-message on stderr and exit status 2 here, in one place."""
+"""The command line: parse, call the command's one core function
+(generator.commands), print (generator.output). User errors become a message on
+stderr and exit status 2 here, in one place."""
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
-from generator import __version__, history
-from generator import repo as control
-from generator.catalog import Catalog, load_catalog
-from generator.catalog import json_schema as catalog_schema
-from generator.commands import render as render_cmd
-from generator.deploy import Deployer, Outcome
+from generator import __version__, output
+from generator.commands import demo as demo_flow
+from generator.commands.converge import converge as converge_apps
+from generator.commands.history import as_json as history_json
+from generator.commands.history import history as read_history
+from generator.commands.history import lines as history_lines
+from generator.commands.init import init_control_repo
+from generator.commands.lock import lock_status as held_locks
+from generator.commands.lock import unlock as break_lock
+from generator.commands.maintenance import maintenance as set_maintenance
+from generator.commands.promote import promote as promote_app
+from generator.commands.render import render as render_catalog
+from generator.commands.rollback import rollback as rollback_app
+from generator.commands.schema import schema as catalog_schema
+from generator.commands.stack import DEFAULT_DIR, usage
+from generator.commands.stack import stack_down as stop_stack
+from generator.commands.stack import stack_up as start_stack
+from generator.commands.status import status as site_status
+from generator.commands.test import put_under_test
+from generator.commands.validate import validate as validate_catalog
 from generator.errors import CatalogError, JailgenError
-from generator.interrupt import handled_signals
-from generator.puppet.agent import AgentRunner, Progress
-from generator.puppet.live import live_runs
-from generator.puppet.local import LocalPuppet, LocalRunner
-from generator.status import AppHostStatus, ReportSource, status
+from generator.runners import deploying, report_source, runner_for
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -60,7 +66,7 @@ def main() -> None:
 @user_errors
 def validate(catalog: Path) -> None:
     """Check a catalog; print every problem with FILE:LINE:COL."""
-    parsed = load_catalog(catalog)
+    parsed = validate_catalog(catalog)
     click.echo(f"{catalog}: ok ({len(parsed.apps)} apps on {len(parsed.hosts)} hosts)")
 
 
@@ -75,8 +81,7 @@ def schema() -> None:
 @user_errors
 def init(directory: Path) -> None:
     """Create a control repo skeleton (git, branch production) in DIRECTORY."""
-    result = control.init(directory)
-    for rel in result.created:
+    for rel in init_control_repo(directory):
         click.echo(f"create {rel}")
     click.echo(f"control repo ready at {directory}")
 
@@ -110,69 +115,15 @@ def render(
     as_json: bool,
 ) -> None:
     """Write the Hiera data and the generated Puppet module into the control repo."""
-    outcome = render_cmd.render(
+    outcome = render_catalog(
         catalog, repo_path, check=check, commit=commit, push=push, remote=remote
     )
-    if as_json:
-        payload: dict[str, Any] = {
-            "changes": [{"path": c.path, "action": c.action} for c in outcome.changes],
-            "replaced": [r.to_json() for r in outcome.replaced],
-            "commit": outcome.commit,
-            "pushed": outcome.pushed,
-            "check": check,
-        }
-        click.echo(json.dumps(payload, indent=2, sort_keys=True))
-    else:
-        verb = "would " if check else ""
-        for change in outcome.changes:
-            click.echo(f"{verb}{change.action} {change.path}")
-        for replaced in outcome.replaced:
-            click.echo(f"{verb}replace {replaced.describe()}")
-        if not outcome.changes:
-            click.echo("nothing to change")
-        if outcome.commit:
-            click.echo(f"committed {outcome.commit}")
-        if outcome.pushed:
-            click.echo(f"pushed to {remote}")
+    output.render_result(outcome, check, remote, as_json)
     if show_diff:
         for change in outcome.changes:
             click.echo(change.diff(), nl=False)
     if check and outcome.changes:
         sys.exit(1)
-
-
-@contextmanager
-def _deploying(
-    catalog_path: Path, repo: Path, workdir: Path | None, wait: float, as_json: bool
-) -> Iterator[Deployer]:
-    """A Deployer for the catalog's Puppet mode; in agent mode, with a live view
-    of the hosts' runs on stderr (not with --json)."""
-    catalog = load_catalog(catalog_path)
-    git_repo = control.open_repo(repo)
-    push = any(r.name == "origin" for r in git_repo.remotes)
-    with handled_signals():  # SIGTERM, Ctrl-C: stop Puppet, report, release the locks
-        if catalog.site.puppet_mode == "agent" and not as_json:
-            with live_runs() as view:
-                runner = runner_for(catalog, workdir, progress=view.update)
-                yield Deployer(catalog, repo, runner, push=push, lock_wait_s=wait)
-            return
-        yield Deployer(catalog, repo, runner_for(catalog, workdir), push=push, lock_wait_s=wait)
-
-
-def runner_for(
-    catalog: Catalog, workdir: Path | None, progress: Progress | None = None
-) -> LocalRunner | AgentRunner:
-    """The Puppet runner of the catalog's site.puppet.mode."""
-    if catalog.site.puppet_mode == "agent":
-        if progress is None:
-            return AgentRunner(catalog)
-        return AgentRunner(catalog, progress)
-    return LocalRunner(LocalPuppet(workdir or Path(catalog.site.linux_root) / "puppet"))
-
-
-def report_source(runner: LocalRunner | AgentRunner) -> ReportSource:
-    """Where `status` reads each host's last run: local files or PuppetDB."""
-    return runner.puppet if isinstance(runner, LocalRunner) else runner
 
 
 _repo_option = click.option(
@@ -212,53 +163,6 @@ def deploy_options(func: Callable[P, R]) -> Callable[P, R]:
     return func
 
 
-def _print_outcome(outcome: Outcome, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(outcome.to_json(), indent=2, sort_keys=True))
-    else:
-        _print_outcome_text(outcome)
-    if not outcome.ok:
-        sys.exit(outcome.exit_code)
-
-
-def _print_outcome_text(outcome: Outcome) -> None:
-    verdict = "ok" if outcome.ok else f"FAILED at {outcome.step}"
-    click.echo(f"{outcome.action} {outcome.app}: {verdict}")
-    if outcome.release.get("sha"):
-        ref = outcome.release.get("ref")
-        click.echo(f"  release  {outcome.release['sha']}" + (f" ({ref})" if ref else ""))
-    if outcome.commit:
-        click.echo(f"  commit   {outcome.commit}")
-    for key in ("test", "live"):
-        if outcome.slots.get(key):
-            click.echo(f"  {key:<8} {outcome.slots[key]}")
-    if outcome.slots.get("previous"):
-        click.echo(f"  previous {', '.join(outcome.slots['previous'])}")
-    if outcome.slots.get("maintenance"):
-        click.echo(f"  maintenance: {outcome.slots['maintenance']}")
-    for replaced in outcome.replaced:
-        click.echo(f"  replaced {replaced}")
-    if outcome.release_command is not None:
-        click.echo(f"  release command {outcome.release_command.describe()}")
-    for hook in outcome.hooks:
-        click.echo(f"  hook     {hook.describe()}")
-        if not hook.ok:
-            click.echo("           " + hook.tail().replace("\n", "\n           "))
-    for report in outcome.reports:
-        click.echo(f"  puppet   {report.host}: {report.summary()}")
-    for check in outcome.checks:
-        mark = "ok  " if check.ok else "FAIL"
-        click.echo(f"  {mark}     {check.host}: {check.what}: {check.detail}")
-    if outcome.reverted_by:
-        click.echo(f"  reverted by {outcome.reverted_by}: live serves what it served before")
-    if outcome.history:
-        click.echo(f"  history  {outcome.history}")
-    if outcome.pending:
-        click.echo(f"  pending  {', '.join(outcome.pending)}")
-    if not outcome.ok:
-        click.echo(f"jailgen: {outcome.action} failed: {outcome.message}", err=True)
-
-
 @main.command("test")
 @click.argument("app")
 @click.argument("ref")
@@ -277,9 +181,9 @@ def test_command(
     """QA: put release REF of APP on its test domain.
 
     REF is a full or short commit id, a branch or a tag of the app's source."""
-    with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
-        outcome = deployer.test(app, ref)
-    _print_outcome(outcome, as_json)
+    with deploying(catalog_path, repo, workdir, wait, live_view=not as_json) as deployer:
+        outcome = put_under_test(deployer, app, ref)
+    output.finish(outcome, as_json)
 
 
 @main.command()
@@ -291,9 +195,9 @@ def promote(
     app: str, catalog_path: Path, repo: Path, workdir: Path | None, as_json: bool, wait: float
 ) -> None:
     """Release manager: move live to the (healthy) jail under test."""
-    with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
-        outcome = deployer.promote(app)
-    _print_outcome(outcome, as_json)
+    with deploying(catalog_path, repo, workdir, wait, live_view=not as_json) as deployer:
+        outcome = promote_app(deployer, app)
+    output.finish(outcome, as_json)
 
 
 @main.command()
@@ -318,9 +222,9 @@ def rollback(
 ) -> None:
     """Move live back to the newest previous jail (or --to any retained one),
     once it is found healthy."""
-    with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
-        outcome = deployer.rollback(app, to)
-    _print_outcome(outcome, as_json)
+    with deploying(catalog_path, repo, workdir, wait, live_view=not as_json) as deployer:
+        outcome = rollback_app(deployer, app, to)
+    output.finish(outcome, as_json)
 
 
 @main.command("maintenance")
@@ -341,11 +245,9 @@ def maintenance_command(
     wait: float,
 ) -> None:
     """Live domains of APP answer 503 with a maintenance page (on), or are served again (off)."""
-    from generator.maintenance import maintenance
-
-    with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
-        outcome = maintenance(deployer, app, switch == "on", message)
-    _print_outcome(outcome, as_json)
+    with deploying(catalog_path, repo, workdir, wait, live_view=not as_json) as deployer:
+        outcome = set_maintenance(deployer, app, switch == "on", message)
+    output.finish(outcome, as_json)
 
 
 @main.command()
@@ -363,9 +265,9 @@ def converge(
 ) -> None:
     """Finish what a killed command left: run Puppet where HEAD is not applied, check
     every route; a never-verified switch to a jail now unhealthy is reverted."""
-    with _deploying(catalog_path, repo, workdir, wait, as_json) as deployer:
-        outcome = deployer.converge(app)
-    _print_outcome(outcome, as_json)
+    with deploying(catalog_path, repo, workdir, wait, live_view=not as_json) as deployer:
+        outcome = converge_apps(deployer, app)
+    output.finish(outcome, as_json)
 
 
 @main.command("status")
@@ -382,12 +284,12 @@ def status_command(
     and every problem (a route serving another release, a pending commit, a
     failed run, an unhealthy jail).
     """
-    catalog = load_catalog(catalog_path)
-    rows = status(catalog, repo, report_source(runner_for(catalog, workdir)), app)
+    catalog = validate_catalog(catalog_path)
+    rows = site_status(catalog, repo, report_source(runner_for(catalog, workdir)), app)
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in rows], indent=2, sort_keys=True))
+        output.as_json([r.to_json() for r in rows])
     else:
-        _print_status(rows)
+        output.status_tables(rows)
     if not all(r.ok for r in rows):
         sys.exit(1)
 
@@ -399,11 +301,11 @@ def status_command(
 @user_errors
 def history_command(app: str | None, repo: Path, as_json: bool) -> None:
     """Every test, promotion and rollback (of APP), newest first, with its evidence."""
-    entries = history.read(repo, app)
+    entries = read_history(repo, app)
     if as_json:
-        click.echo(json.dumps(history.as_json(entries), indent=2, sort_keys=True))
+        output.as_json(history_json(entries))
         return
-    for line in history.lines(entries):
+    for line in history_lines(entries):
         click.echo(line)
 
 
@@ -418,27 +320,13 @@ def lock() -> None:
 @user_errors
 def lock_status(repo: Path, as_json: bool) -> None:
     """Who holds which app's lock, since when, until when."""
-    from generator import lock as local_lock
-    from generator import shared_lock
-
-    git_repo = control.open_repo(repo)
-    rows: list[dict[str, Any]] = []
-    if any(r.name == "origin" for r in git_repo.remotes):
-        for app, (sha, record) in sorted(shared_lock.remote_locks(repo).items()):
-            rows.append({"app": app, "where": "origin", "lock": sha, "holder": record.describe()})
-    lock_dir = repo / ".git" / "jailgen" / "locks"
-    for path in sorted(lock_dir.glob("*.lock")) if lock_dir.is_dir() else []:
-        holder = local_lock.holder_of(lock_dir, path.stem)
-        if holder is not None:
-            rows.append(
-                {"app": path.stem, "where": "this clone", "lock": None, "holder": holder.describe()}
-            )
+    held = held_locks(repo)
     if as_json:
-        click.echo(json.dumps(rows, indent=2, sort_keys=True))
+        output.as_json([h.to_json() for h in held])
         return
-    for row in rows:
-        click.echo(f"{row['app']}: locked ({row['where']}) by {row['holder']}")
-    if not rows:
+    for lock in held:
+        click.echo(f"{lock.app}: locked ({lock.where}) by {lock.holder}")
+    if not held:
         click.echo("no app is locked")
 
 
@@ -449,14 +337,7 @@ def lock_status(repo: Path, as_json: bool) -> None:
 @user_errors
 def unlock(app: str, repo: Path, force: bool) -> None:
     """Break APP's lock on the control repo's origin (only with --force)."""
-    from generator import shared_lock
-
-    if not force:
-        raise JailgenError(
-            f"breaking {app}'s lock lets a second command run beside its holder's; "
-            "check `jailgen lock status` and repeat with --force"
-        )
-    record = shared_lock.break_lock(repo, app)
+    record = break_lock(repo, app, force)
     if record is None:
         click.echo(f"{app} is not locked on origin")
         return
@@ -476,8 +357,6 @@ def unlock(app: str, repo: Path, force: bool) -> None:
 @user_errors
 def demo(base: Path, stop_only: bool) -> None:
     """Run the whole flow here: control repo, test jail, promotion, status."""
-    from generator import demo as demo_flow
-
     paths = demo_flow.DemoPaths(base.resolve())
     if stop_only:
         stopped = demo_flow.stop(paths)
@@ -488,93 +367,22 @@ def demo(base: Path, stop_only: bool) -> None:
 
     def show_history(paths: demo_flow.DemoPaths) -> None:
         click.echo(f"\n$ jailgen history {demo_flow.DEMO_APP} -r {paths.control}")
-        for line in history.lines(history.read(paths.control, demo_flow.DEMO_APP)):
+        for line in history_lines(read_history(paths.control, demo_flow.DEMO_APP)):
             click.echo(line)
 
-    catalog, outcomes = demo_flow.run(base, click.echo, _print_outcome_text, show_history)
+    catalog, outcomes = demo_flow.run(base, click.echo, output.outcome_text, show_history)
     if not all(o.ok for o in outcomes):
         sys.exit(1)
     click.echo("\nTry it:")
     for line in demo_flow.describe_urls(catalog):
         click.echo(f"  {line}")
     click.echo("\n$ " + " ".join(demo_flow.status_argv(paths)))
-    rows = status(catalog, paths.control, LocalPuppet(paths.root / "puppet"))
     # the demo runs Puppet only for this machine's hosts; the catalog's others never run
-    _print_status([r for r in rows if r.last_run is not None])
+    rows = demo_flow.status_rows(catalog, paths)
+    output.status_tables([r for r in rows if r.last_run is not None])
     click.echo("Left running (stop them with `make demo-stop` or `jailgen demo --stop`):")
-    from generator import local_processes
-
-    for process in local_processes.running(paths.jails_dir, paths.nginx_prefix):
+    for process in demo_flow.left_running(paths):
         click.echo(f"  pid {process.pid}: {process.what}")
-
-
-def _print_status(rows: list[AppHostStatus]) -> None:
-    console = Console(width=160)
-    jails = Table(box=box.SIMPLE, title="jails (as Hiera names them)", title_justify="left")
-    for column in ("app", "host", "slot", "jail", "address", "health", "note", "converged"):
-        jails.add_column(column)
-    served = Table(box=box.SIMPLE, title="routes (as NGINX serves them)", title_justify="left")
-    for column in ("app", "host", "slot", "domain", "expected", "serves", "ok"):
-        served.add_column(column)
-    for row in rows:
-        converged = (row.converged or row.last_run or "never run")[:12]
-        if not row.jails:
-            jails.add_row(row.app, row.host, "-", "-", "-", "-", "", converged)
-        for jail in row.jails:
-            jails.add_row(
-                row.app,
-                row.host,
-                jail.slot,
-                jail.name,
-                jail.address,
-                jail.health,
-                jail.note,
-                converged,
-            )
-        for route in row.routes:
-            expected = route.route.expects
-            served.add_row(
-                row.app,
-                row.host,
-                route.route.slot,
-                route.route.domain,
-                expected,
-                route.serves,
-                "yes" if route.ok else "NO",
-            )
-    console.print(jails)
-    if served.row_count:
-        console.print(served)
-    for row in rows:
-        for route in row.routes:
-            if route.route.acme and "(over HTTP: " in route.detail:
-                console.print(
-                    f"HTTP {row.app} {route.route.slot} {route.route.domain} on {row.host}: "
-                    "no ACME certificate in use yet (NGINX uses it from the run after certbot)",
-                    markup=False,
-                )
-        if row.maintenance is not None:
-            console.print(
-                f"MAINTENANCE {row.app} on {row.host}: live domains answer 503: {row.maintenance}",
-                markup=False,
-            )
-    problems = [(row, p) for row in rows for p in row.problems]
-    for row, problem in problems:
-        console.print(f"PROBLEM {row.app} on {row.host}: {problem}", markup=False)
-    behind = sorted(
-        {row.host for row in rows if any(p.startswith("pending:") for p in row.problems)}
-    )
-    if behind and rows[0].head:
-        console.print(
-            f"PENDING commit {rows[0].head[:12]} is not converged on {', '.join(behind)}: "
-            "`jailgen converge` (or the interrupted command again) finishes it",
-            markup=False,
-        )
-    if rows and not problems:
-        console.print("every route serves what Hiera names; every host has converged")
-
-
-DEFAULT_STACK_DIR = Path("/var/tmp/jailgen-stack")
 
 
 @main.group()
@@ -586,7 +394,7 @@ def stack() -> None:
 @click.option(
     "--dir",
     "root",
-    default=DEFAULT_STACK_DIR,
+    default=DEFAULT_DIR,
     show_default=True,
     type=click.Path(path_type=Path),
     help="State directory (configuration, data, certificates, logs).",
@@ -605,28 +413,23 @@ def stack_up(
     root: Path, count: int, certnames: tuple[str, ...], environment: str, as_json: bool
 ) -> None:
     """Start the stack on 127.0.0.1 and print the catalog's site.puppet for it."""
-    from generator import stack as dev_stack
-
-    agents = certnames or tuple(f"agent{i}.jailgen.test" for i in range(1, count + 1))
-    settings = dev_stack.StackSettings(root, agents, environment)
-    manifest = dev_stack.up(settings, (lambda _: None) if as_json else click.echo)
+    manifest = start_stack(
+        root, certnames, count, environment, (lambda _: None) if as_json else click.echo
+    )
     if as_json:
-        click.echo(json.dumps(manifest.to_json(), indent=2, sort_keys=True))
+        output.as_json(manifest.to_json())
         return
     for name, pid in sorted(manifest.pids.items()):
         click.echo(f"  {name}: pid {pid}")
-    layout = dev_stack.Layout(Path(manifest.root))
-    click.echo(f"\nPush the control repo to {layout.control_remote} (its origin), and use:\n")
-    click.echo("site:")
-    click.echo(dev_stack.catalog_puppet_block(manifest, environment), nl=False)
-    click.echo(f"\nStop it with: jailgen stack down --dir {manifest.root}")
+    for line in usage(manifest, environment):
+        click.echo(line)
 
 
 @stack.command("down")
 @click.option(
     "--dir",
     "root",
-    default=DEFAULT_STACK_DIR,
+    default=DEFAULT_DIR,
     show_default=True,
     type=click.Path(path_type=Path),
     help="State directory of the stack.",
@@ -634,7 +437,5 @@ def stack_up(
 @user_errors
 def stack_down(root: Path) -> None:
     """Stop every server of the stack, by the pids `stack up` recorded."""
-    from generator import stack as dev_stack
-
-    stopped = dev_stack.down(root, click.echo)
+    stopped = stop_stack(root, click.echo)
     click.echo("nothing was running" if not stopped else "stack stopped")

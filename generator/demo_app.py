@@ -2,7 +2,10 @@
 releases, tagged v1 and v2. Each release carries its one dependency as a wheel
 in `wheels/`, so its build (`pip install --no-index --find-links wheels -r
 requirements.txt` into a venv) needs no package index; release 2 brings a new
-version of the dependency and a second migration."""
+version of the dependency and a second migration.
+
+`make_app_repo` makes the smaller app the tests deploy (fixtures/demo_app): one
+file, and a VERSION per commit."""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from pathlib import Path
 
 import git
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "demo_wsgi"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURE = FIXTURES / "demo_wsgi"
 APP_FILES = ("wsgi.py", "serve.py", "migrate.py")
 # (dependency version, migrations) per release
 RELEASES = (("1.0", ("001_orders.sql",)), ("1.1", ("001_orders.sql", "002_order_totals.sql")))
@@ -85,4 +89,16 @@ def make_demo_repo(target: Path) -> list[str]:
         repo.git.add("--all")
         shas.append(repo.index.commit(f"Release {number}: greeting {version}").hexsha)
         repo.create_tag(f"v{number}", message=f"Release {number}")
+    return shas
+
+
+def make_app_repo(target: Path, commits: int = 3) -> list[str]:
+    """A git repo of the demo app with `commits` commits; their SHAs, oldest first."""
+    app_repo = new_repo(target)
+    shutil.copy2(FIXTURES / "demo_app" / "app.py", target / "app.py")
+    shas = []
+    for number in range(1, commits + 1):
+        (target / "VERSION").write_text(f"{number}\n")
+        app_repo.index.add(["app.py", "VERSION"])
+        shas.append(app_repo.index.commit(f"Release {number}").hexsha)
     return shas

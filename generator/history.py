@@ -7,6 +7,7 @@ run id) and route checks, and the timings. The note is added once the runs are
 verified (the evidence cannot exist before the commit is applied) and pushed to
 origin right after the commit, so `jailgen history` shows the same from any
 clone: it fetches the notes first. Who and when are the commit's author and date.
+(generator.commands.history shows it.)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from generator import repo as control
 from generator.errors import JailgenError
 
 if TYPE_CHECKING:
-    from generator.deploy import Outcome
+    from generator.outcome import Outcome
 
 NOTES_REF = "refs/notes/jailgen"
 ORIGIN_NOTES = "refs/notes/jailgen-origin"  # origin's notes, fetched before merging
@@ -189,35 +190,3 @@ def read(path: Path, app: str | None = None) -> list[Entry]:
         if app is None or entry.app == app:
             entries.append(entry)
     return entries
-
-
-def refs_of(entries: list[Entry]) -> dict[str, str]:
-    """The ref each release was asked for by, from its test entries: promotions
-    and rollbacks name the release by commit id only."""
-    refs: dict[str, str] = {}
-    for entry in reversed(entries):  # oldest first: the latest test wins
-        sha, ref = entry.release()
-        if entry.action == "test" and sha and ref and not sha.startswith(ref.lower()):
-            refs[sha] = ref
-    return refs
-
-
-def as_json(entries: list[Entry]) -> list[dict[str, Any]]:
-    refs = refs_of(entries)
-    return [e.to_json(refs.get(e.release()[0], "")) for e in entries]
-
-
-def lines(entries: list[Entry]) -> list[str]:
-    """The history as text, one line per workflow, newest first."""
-    refs = refs_of(entries)
-    rows = []
-    for e in entries:
-        sha, _ = e.release()
-        ref = refs.get(sha)
-        release = sha[:12] + (f" ({ref})" if ref else "")
-        runs = " ".join(e.runs()) or "-"
-        rows.append(
-            f"{e.when}  {e.action:<8} {e.app:<12} {release:<28} {e.result():<30} "
-            f"{e.author}  runs: {runs}"
-        )
-    return rows

@@ -16,7 +16,7 @@ import git
 from generator import files, names
 from generator.render.replaced import TRAILER
 
-# The subjects jailgen gives the commits that move live (deploy.Deployer).
+# The subjects jailgen gives the commits that move live (commands.promote, .rollback).
 _PROMOTE = re.compile(r"^(?P<app>[a-z][a-z0-9]*): promote (?P<jail>\S+) to live$")
 _ROLLBACK = re.compile(r"^(?P<app>[a-z][a-z0-9]*): roll back live to (?P<jail>\S+)$")
 

@@ -3,56 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import git
 
-from generator.catalog import json_schema as catalog_schema
 from generator.errors import JailgenError
-from generator.files import write_atomic
-from generator.render.templates import render_folder
 
 DEFAULT_BRANCH = "production"
 FALLBACK_IDENTITY = ("jailgen", "jailgen@localhost")
-
-
-@dataclass(frozen=True)
-class InitResult:
-    path: Path
-    created: list[str]
-
-
-def init(path: Path, branch: str = DEFAULT_BRANCH) -> InitResult:
-    """Create a control repo skeleton; files that already exist are left alone."""
-    path.mkdir(parents=True, exist_ok=True)
-    if not (path / ".git").exists():
-        git.Repo.init(path, initial_branch=branch)
-    created = []
-    files = render_folder("control", {})
-    files["catalog.schema.json"] = catalog_schema()  # for catalog.example.yaml's editors
-    for rel, text in sorted(files.items()):
-        target = path / rel
-        if not target.exists():
-            write_atomic(target, text, executable=rel.endswith(".sh"))
-            created.append(rel)
-    repo = git.Repo(path)
-    if created:
-        repo.git.add("--", *created)
-        runner = git.Git(path)
-        runner.execute(
-            [
-                "git",
-                *_identity_args(repo),
-                "commit",
-                "-q",
-                "-m",
-                "Initialise the control repo",
-                "--",
-                *created,
-            ]
-        )
-    return InitResult(path, created)
 
 
 def open_repo(path: Path) -> git.Repo:
@@ -64,7 +22,8 @@ def open_repo(path: Path) -> git.Repo:
         ) from exc
 
 
-def _identity_args(repo: git.Repo) -> list[str]:
+def identity_args(repo: git.Repo) -> list[str]:
+    """`-c user.name=... -c user.email=...` for a repo without an identity."""
     reader = repo.config_reader()
     name = reader.get_value("user", "name", default="")
     email = reader.get_value("user", "email", default="")
@@ -74,11 +33,6 @@ def _identity_args(repo: git.Repo) -> list[str]:
     if not email:
         args += ["-c", f"user.email={FALLBACK_IDENTITY[1]}"]
     return args
-
-
-def identity_args(repo: git.Repo) -> list[str]:
-    """`-c user.name=... -c user.email=...` for a repo without an identity."""
-    return _identity_args(repo)
 
 
 def dirty_paths(repo: git.Repo, paths: Iterable[str]) -> list[str]:
@@ -98,7 +52,7 @@ def commit(repo: git.Repo, paths: Iterable[str], message: str) -> str | None:
     if repo.head.is_valid() and not repo.index.diff("HEAD"):
         return None
     runner = git.Git(repo.working_tree_dir)
-    runner.execute(["git", *_identity_args(repo), "commit", "-q", "-m", message, "--", *paths])
+    runner.execute(["git", *identity_args(repo), "commit", "-q", "-m", message, "--", *paths])
     return repo.head.commit.hexsha
 
 
@@ -172,5 +126,5 @@ def revert(repo: git.Repo, commit: str, trailer: str) -> str:
     repo.git.revert("--no-commit", commit)
     message = f'Revert "{subject}"\n\nThis reverts commit {commit}.\n\n{trailer}\n'
     runner = git.Git(repo.working_tree_dir)
-    runner.execute(["git", *_identity_args(repo), "commit", "-q", "-m", message])
+    runner.execute(["git", *identity_args(repo), "commit", "-q", "-m", message])
     return repo.head.commit.hexsha

@@ -112,11 +112,11 @@ def control_repo(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def rendered_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The fixture catalog rendered into a fresh control repo (shared, read-only)."""
-    from generator import repo as control
+    from generator.commands.init import init_control_repo
     from generator.commands.render import render
 
     path = tmp_path_factory.mktemp("rendered") / "control"
-    control.init(path)
+    init_control_repo(path)
     render(FIXTURE_CATALOG, path)
     yield path
     shutil.rmtree(path, ignore_errors=True)

@@ -11,13 +11,14 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import local_processes, repo
+from generator import local_processes
 from generator.catalog import Catalog, load_catalog
+from generator.commands.init import init_control_repo
 from generator.commands.render import render_catalog
-from generator.demo import make_app_repo
-from generator.deploy import Deployer
+from generator.demo_app import make_app_repo
 from generator.puppet.local import LocalPuppet, LocalRunner
 from generator.service_addresses import nat_table
+from generator.workflow import Deployer
 
 HOST = "devbox.example.net"
 # The jails' address pool: not the demo's 127.16.0.0/16, whose jails may still
@@ -95,7 +96,7 @@ apps:
 {self.hello_keys}"""
             + "".join(self._other_app(name) for name in self.others)
         )
-        repo.init(self.control)
+        init_control_repo(self.control)
         render_catalog(self.catalog(), self.control, commit=True)
         return self
 

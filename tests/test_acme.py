@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from generator.commands.promote import promote
+from generator.commands.test import put_under_test
 from tests.acme_server import Pebble
 from tests.conftest import run_jailgen
 from tests.localsite import HOST, LocalSite, free_port
@@ -63,7 +65,7 @@ def test_certificates_from_pebble_serve_every_domain_over_https(
     site: tuple[LocalSite, Pebble], tmp_path: Path
 ) -> None:
     local, pebble = site
-    outcome = local.deployer().test("hello", local.shas[0])
+    outcome = put_under_test(local.deployer(), "hello", local.shas[0])
     assert outcome.ok, outcome.message
     # the certificates were obtained in this run; NGINX uses them from the next
     live = local.nginx_prefix / "acme" / "live"
@@ -80,7 +82,7 @@ def test_certificates_from_pebble_serve_every_domain_over_https(
         f"HTTP hello test hello.test.example.com on {HOST}: no ACME certificate in use yet"
     ) in status.stdout
 
-    outcome = local.deployer().promote("hello")
+    outcome = promote(local.deployer(), "hello")
     assert outcome.ok, outcome.message
     assert all("over HTTP" not in c.detail for c in outcome.checks)
 

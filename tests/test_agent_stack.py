@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from generator import http
+from generator.commands.promote import promote
+from generator.commands.test import put_under_test
 from generator.puppet.agent import AgentRunner, new_job_id
 from generator.puppet.puppetdb import AgentRunReport
 from generator.service_addresses import nat_table
@@ -79,7 +81,7 @@ def test_promotion_across_agents_stops_at_the_threshold_and_live_keeps_serving(
     hosts, shas = site.hosts, site.shas
     deployer = site.deployer()
 
-    tested = deployer.test(APP, shas[1])
+    tested = put_under_test(deployer, APP, shas[1])
     assert tested.ok, tested.to_json()
     assert [r.host for r in tested.reports] == hosts  # the canary first
     jail = f"{APP}_{shas[1][:12]}"
@@ -91,14 +93,14 @@ def test_promotion_across_agents_stops_at_the_threshold_and_live_keeps_serving(
         assert f"Jail[{jail}]" in [e.resource for e in report.events]
         assert report.agent_run_s and report.agent_run_s > 0
 
-    promoted = deployer.promote(APP)
+    promoted = promote(deployer, APP)
     assert promoted.ok, promoted.to_json()
-    tested = deployer.test(APP, shas[2])
+    tested = put_under_test(deployer, APP, shas[2])
     assert tested.ok, tested.to_json()
 
     failing = hosts[1]
     with read_only(site.nginx_prefix(failing)):
-        outcome = deployer.promote(APP)
+        outcome = promote(deployer, APP)
     assert not outcome.ok
     assert outcome.step == "puppet run"
     # a promotion writes only the NAT table (NGINX's configuration does not change)

@@ -16,6 +16,7 @@ import git
 import pytest
 
 from generator import http
+from generator.commands.test import put_under_test
 from tests.localsite import HOST, LocalSite
 
 # The release's build script: it fetches its "dependencies" over the host's
@@ -94,7 +95,7 @@ def test_a_failed_build_is_reported_never_started_and_built_on_the_next_run(
     deployer = site.deployer(check_timeout_s=3)
 
     Dependencies.status = 500
-    outcome = deployer.test("hello", sha)
+    outcome = put_under_test(deployer, "hello", sha)
     assert not outcome.ok
     assert outcome.step == "puppet run"
     failed = outcome.reports[0].failed

@@ -12,12 +12,14 @@ import pytest
 import yaml
 
 from generator import http
+from generator.commands.promote import promote
 from generator.commands.render import render_catalog
-from generator.deploy import Deployer, StateMoved
+from generator.commands.test import put_under_test
 from generator.puppet.local import LocalRunner
 from generator.puppet.report import RunReport
 from generator.state import Slots, with_test_release
 from generator.state_store import read_state
+from generator.workflow import Deployer, StateMoved
 from tests.conftest import JAILGEN, git
 from tests.localsite import HOST, LocalSite
 from tests.test_shared_lock import two_clones
@@ -86,9 +88,9 @@ def test_a_stale_clone_starts_from_what_origin_holds(site: LocalSite) -> None:
     catalog = site.catalog()
     ahead = Deployer(catalog, second, LocalRunner(site.puppet), push=True)
     stale = Deployer(catalog, first, LocalRunner(site.puppet), push=True)
-    assert ahead.test("hello", site.shas[0]).ok
-    assert ahead.promote("hello").ok
-    outcome = stale.test("hello", site.shas[1])  # this clone never saw the promotion
+    assert put_under_test(ahead, "hello", site.shas[0]).ok
+    assert promote(ahead, "hello").ok
+    outcome = put_under_test(stale, "hello", site.shas[1])  # this clone never saw the promotion
     assert outcome.ok, outcome.message
     origin = site.base / "origin.git"
     head = git(origin, "rev-parse", "production").strip()
@@ -106,18 +108,18 @@ def test_a_switch_whose_slots_moved_meanwhile_stops_and_names_who_moved_them(
     site: LocalSite,
 ) -> None:
     deployer = site.deployer()
-    assert deployer.test("hello", site.shas[0]).ok
+    assert put_under_test(deployer, "hello", site.shas[0]).ok
     state, _ = read_state(site.control, "jails")
     checked = Slots(test=f"hello_{site.shas[1][:12]}", live=None)
     with pytest.raises(StateMoved) as info:
-        deployer._unmoved(state, "hello", checked)
+        deployer.unmoved(state, "hello", checked)
     message = str(info.value)
     assert f"test hello_{site.shas[0][:12]}" in message
     assert f"checked test hello_{site.shas[1][:12]}" in message
     assert f"hello: test release {site.shas[0][:12]}" in message  # the commit that moved them
     assert info.value.exit_code == 1
     same = state.slots_of("hello")
-    assert same is not None and deployer._unmoved(state, "hello", same) is state
+    assert same is not None and deployer.unmoved(state, "hello", same) is state
 
 
 @dataclass
@@ -152,7 +154,7 @@ class AnotherCommitLands:
 
 def test_verification_accepts_a_later_commit_that_contains_its_own(site: LocalSite) -> None:
     deployer = Deployer(site.catalog(), site.control, AnotherCommitLands(site, on_top=True))
-    outcome = deployer.test("hello", site.shas[0])
+    outcome = put_under_test(deployer, "hello", site.shas[0])
     assert outcome.ok, outcome.message
     head = git(site.control, "rev-parse", "HEAD").strip()
     assert head != outcome.commit
@@ -166,7 +168,7 @@ def test_verification_accepts_a_later_commit_that_contains_its_own(site: LocalSi
 
 def test_verification_refuses_a_run_of_an_unrelated_commit(site: LocalSite) -> None:
     deployer = Deployer(site.catalog(), site.control, AnotherCommitLands(site, on_top=False))
-    outcome = deployer.test("hello", site.shas[0])
+    outcome = put_under_test(deployer, "hello", site.shas[0])
     assert not outcome.ok
     assert outcome.step == "puppet run"
     unrelated = outcome.reports[0].configuration_version

@@ -19,6 +19,8 @@ import pytest
 import yaml
 
 from generator import http
+from generator.commands.promote import promote
+from generator.commands.test import put_under_test
 from generator.puppet.report import _ReportLoader
 from tests.conftest import ROOT
 from tests.localsite import HOST, NETWORK, LocalSite
@@ -49,11 +51,11 @@ def converged(tmp_path: Path) -> Iterator[Converged]:
         deployer = site.deployer()
         first, second = site.shas[0], site.shas[1]
         # first live, second under test: two jails, both slots routed
-        outcome = deployer.test("hello", first)
+        outcome = put_under_test(deployer, "hello", first)
         assert outcome.ok, outcome.message
-        outcome = deployer.promote("hello")
+        outcome = promote(deployer, "hello")
         assert outcome.ok, outcome.message
-        outcome = deployer.test("hello", second)
+        outcome = put_under_test(deployer, "hello", second)
         assert outcome.ok, outcome.message
         node = site.control / "data" / "nodes" / f"{HOST}.yaml"
         yield Converged(

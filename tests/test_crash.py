@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from generator import http
+from generator.commands.promote import promote
+from generator.commands.test import put_under_test
 from tests.conftest import JAILGEN, git, run_jailgen
 from tests.localsite import HOST, LocalSite
 from tests.test_shared_lock import two_clones
@@ -27,9 +29,9 @@ def site(tmp_path: Path) -> Iterator[LocalSite]:
     local = LocalSite(tmp_path / "site").create(commits=2)
     try:
         deployer = local.deployer()
-        assert deployer.test("hello", local.shas[0]).ok
-        assert deployer.promote("hello").ok
-        assert deployer.test("hello", local.shas[1]).ok
+        assert put_under_test(deployer, "hello", local.shas[0]).ok
+        assert promote(deployer, "hello").ok
+        assert put_under_test(deployer, "hello", local.shas[1]).ok
         yield local
     finally:
         local.stop()
@@ -267,7 +269,7 @@ def test_converge_reverts_a_never_verified_switch_to_a_jail_now_unhealthy(
 def test_converge_leaves_a_verified_promotion_alone_and_reports_its_broken_route(
     site: LocalSite,
 ) -> None:
-    assert site.deployer().promote("hello").ok  # verified from this clone
+    assert promote(site.deployer(), "hello").ok  # verified from this clone
     head = git(site.control, "rev-parse", "HEAD")
     stop_app_of(site, jail(site, 1))
     done = jailgen(site, "converge", "hello")
@@ -280,7 +282,7 @@ def test_converge_leaves_a_verified_promotion_alone_and_reports_its_broken_route
 def test_a_rollback_killed_after_its_commit_is_finished_by_its_rerun_not_repeated(
     site: LocalSite,
 ) -> None:
-    assert site.deployer().promote("hello").ok  # live: the second release; previous: the first
+    assert promote(site.deployer(), "hello").ok  # live: the second release; previous: the first
     paused = Paused(site, "committed", "rollback", "hello")
     paused.finish(signal.SIGKILL)
     subject = f"hello: roll back live to {jail(site, 0)}"

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from generator import local_processes
-from generator.demo import DemoPaths
+from generator.commands.demo import DemoPaths
 from tests.conftest import JAILGEN, ROOT
 from tests.localsite import NETWORK
 

@@ -13,8 +13,11 @@ from pathlib import Path
 import git
 import pytest
 
-from generator.deploy import Deployer
+from generator.commands.promote import promote
+from generator.commands.rollback import rollback
+from generator.commands.test import put_under_test
 from generator.puppet.local import LocalRunner
+from generator.workflow import Deployer
 from tests.conftest import run_jailgen
 from tests.localsite import HOST, LocalSite
 from tests.test_local_flow import break_next_release
@@ -38,11 +41,11 @@ def test_history_from_a_second_clone_lists_every_workflow_with_its_evidence(
     git.Repo(site.base / "sources" / "hello").create_tag("v1", site.shas[0])
     deployer = Deployer(site.catalog(), first, LocalRunner(site.puppet), push=True)
     deployer.check_timeout_s = 3
-    outcomes = [deployer.test("hello", "v1"), deployer.promote("hello")]
-    outcomes += [deployer.test("hello", site.shas[1][:7]), deployer.promote("hello")]
-    outcomes += [deployer.rollback("hello")]
+    outcomes = [put_under_test(deployer, "hello", "v1"), promote(deployer, "hello")]
+    outcomes += [put_under_test(deployer, "hello", site.shas[1][:7]), promote(deployer, "hello")]
+    outcomes += [rollback(deployer, "hello")]
     broken = break_next_release(site)
-    outcomes += [deployer.test("hello", broken)]
+    outcomes += [put_under_test(deployer, "hello", broken)]
     assert [o.ok for o in outcomes] == [True, True, True, True, True, False]
     assert outcomes[0].history == "evidence recorded in refs/notes/jailgen and pushed"
     remote = subprocess.run(
@@ -70,19 +73,19 @@ def test_history_from_a_second_clone_lists_every_workflow_with_its_evidence(
     assert [e["commit"] for e in entries] == [o.commit for o in reversed(outcomes)]
     author = git.Repo(first).head.commit.author
     assert {e["author"] for e in entries} == {f"{author.name} <{author.email}>"}
-    promote = entries[4]["evidence"]
-    assert promote["slots"]["live"] == f"hello_{one[:12]}"
-    (report,) = promote["reports"]
+    promoted = entries[4]["evidence"]
+    assert promoted["slots"]["live"] == f"hello_{one[:12]}"
+    (report,) = promoted["reports"]
     assert report["host"] == HOST and report["status"] == "changed"
     assert report["configuration_version"] == entries[4]["commit"]
     assert re.fullmatch(r"[0-9a-f-]{36}", report["run_id"])
-    assert {c["what"] for c in promote["checks"]} == {
+    assert {c["what"] for c in promoted["checks"]} == {
         "hello test hello.test.example.com",
         "hello live hello.example.com",
         "hello live www.hello.example.com",
     }
-    assert all(c["ok"] for c in promote["checks"])
-    assert set(promote["timings_s"]) >= {"render", "commit", "puppet", "verify"}
+    assert all(c["ok"] for c in promoted["checks"])
+    assert set(promoted["timings_s"]) >= {"render", "commit", "puppet", "verify"}
     failed = entries[0]["evidence"]
     assert failed["failed_step"] == "route check" and not failed["ok"]
 

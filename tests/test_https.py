@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from generator.commands.promote import promote
+from generator.commands.test import put_under_test
 from generator.http import SniConnection
 from tests.localsite import LocalSite, free_port
 from tests.test_switch_nat import nginx_processes
@@ -49,8 +51,8 @@ def site(tmp_path: Path) -> Iterator[LocalSite]:
     ).create(commits=2)
     try:
         deployer = local.deployer()
-        assert deployer.test("hello", local.shas[0]).ok
-        outcome = deployer.promote("hello")
+        assert put_under_test(deployer, "hello", local.shas[0]).ok
+        outcome = promote(deployer, "hello")
         assert outcome.ok, outcome.message
         yield local
     finally:
@@ -135,8 +137,8 @@ def promote_under_keepalive_client(site: LocalSite, domain: str, cafile: Path | 
     thread.start()
     try:
         deployer = site.deployer()
-        assert deployer.test("hello", site.shas[1]).ok
-        outcome = deployer.promote("hello")
+        assert put_under_test(deployer, "hello", site.shas[1]).ok
+        outcome = promote(deployer, "hello")
         assert outcome.ok, outcome.message
         while not answers or site.shas[1] not in answers[-1]:
             assert thread.is_alive(), failures
@@ -163,7 +165,7 @@ def test_a_missing_certificate_fails_the_run_naming_it_and_https_keeps_working(
     missing = tmp_path / "renamed.pem"
     text = site.catalog_path.read_text()
     site.catalog_path.write_text(text.replace(str(tmp_path / "hello.pem"), str(missing)))
-    outcome = site.deployer().test("hello", site.shas[1])
+    outcome = put_under_test(site.deployer(), "hello", site.shas[1])
     assert not outcome.ok
     assert outcome.step == "puppet run"
     assert f"Exec[jails: {missing} must exist on the host]" in outcome.message

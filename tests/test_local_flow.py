@@ -17,6 +17,9 @@ import pytest
 
 from bench.loadgen import Load
 from generator import http
+from generator.commands.promote import promote
+from generator.commands.rollback import rollback
+from generator.commands.test import put_under_test
 from generator.lock import LockHeld, app_lock
 from tests.conftest import read_only, run_jailgen
 from tests.localsite import HOST, LocalSite, first_jail_address
@@ -44,23 +47,23 @@ def test_qa_test_promote_and_rollback(site: LocalSite) -> None:
     deployer = site.deployer()
     first, second = site.shas[0], site.shas[1]
 
-    outcome = deployer.test("hello", first)
+    outcome = put_under_test(deployer, "hello", first)
     assert outcome.ok, outcome.message
     assert [r.configuration_version for r in outcome.reports] == [outcome.commit]
     assert first in served(site, "hello.test.example.com").body
     assert served(site, "hello.test.example.com", "/up").status == 200
     assert served(site, "hello.example.com").status == 503  # nothing live yet
 
-    outcome = deployer.promote("hello")
+    outcome = promote(deployer, "hello")
     assert outcome.ok, outcome.message
     for domain in ("hello.example.com", "www.hello.example.com"):
         assert first in served(site, domain).body
 
-    assert deployer.test("hello", second).ok
+    assert put_under_test(deployer, "hello", second).ok
     assert second in served(site, "hello.test.example.com").body
     assert first in served(site, "hello.example.com").body  # QA does not touch live
 
-    outcome = deployer.promote("hello")
+    outcome = promote(deployer, "hello")
     assert outcome.ok, outcome.message
     assert outcome.slots == {
         "test": f"hello_{second[:12]}",
@@ -71,7 +74,7 @@ def test_qa_test_promote_and_rollback(site: LocalSite) -> None:
     # the former live jail keeps running, ready for rollback
     assert len(site.processes()) == 3  # two jails and NGINX
 
-    outcome = deployer.rollback("hello")
+    outcome = rollback(deployer, "hello")
     assert outcome.ok, outcome.message
     assert first in served(site, "hello.example.com").body
     assert outcome.slots["previous"] == [f"hello_{second[:12]}"]
@@ -120,15 +123,15 @@ def test_retention_destroys_older_jails_through_puppet(tmp_path: Path) -> None:
     try:
         deployer = site.deployer()
         for sha in site.shas[:3]:
-            assert deployer.test("hello", sha).ok
-            assert deployer.promote("hello").ok
+            assert put_under_test(deployer, "hello", sha).ok
+            assert promote(deployer, "hello").ok
         names = [f"hello_{sha[:12]}" for sha in site.shas[:3]]
         # live is the third, previous keeps one: the first jail is gone for good
         assert jail_dirs(site) == sorted(names[1:])
         assert not (site.jails_dir / "run" / f"{names[0]}.json").exists()
         assert len(site.processes()) == 3
         # its address returns to the pool once the destroying run has converged
-        assert deployer.test("hello", site.shas[3]).ok
+        assert put_under_test(deployer, "hello", site.shas[3]).ok
         node = (site.control / f"data/nodes/{HOST}.yaml").read_text()
         assert names[0] not in node
     finally:
@@ -138,14 +141,14 @@ def test_retention_destroys_older_jails_through_puppet(tmp_path: Path) -> None:
 
 def test_promote_refuses_an_unhealthy_test_jail(site: LocalSite) -> None:
     deployer = site.deployer(check_timeout_s=3)
-    assert deployer.test("hello", site.shas[0]).ok
-    assert deployer.promote("hello").ok
+    assert put_under_test(deployer, "hello", site.shas[0]).ok
+    assert promote(deployer, "hello").ok
     broken = break_next_release(site)
-    outcome = deployer.test("hello", broken)
+    outcome = put_under_test(deployer, "hello", broken)
     assert not outcome.ok
     assert outcome.step == "route check"
     head = git.Repo(site.control).head.commit.hexsha
-    outcome = deployer.promote("hello")
+    outcome = promote(deployer, "hello")
     assert not outcome.ok
     assert outcome.step == "health check"
     assert "refusing to promote" in outcome.message
@@ -164,16 +167,16 @@ def break_next_release(site: LocalSite) -> str:
 
 def test_failed_nat_table_change_never_goes_live(site: LocalSite) -> None:
     deployer = site.deployer(check_timeout_s=3)
-    assert deployer.test("hello", site.shas[0]).ok
-    assert deployer.promote("hello").ok
-    assert deployer.test("hello", site.shas[1]).ok
+    assert put_under_test(deployer, "hello", site.shas[0]).ok
+    assert promote(deployer, "hello").ok
+    assert put_under_test(deployer, "hello", site.shas[1]).ok
     config = (site.nginx_prefix / "nginx.conf").read_text()
     # a switch changes only the NAT table; a table file Puppet cannot write fails the run
     table = site.nginx_prefix / "nat.nft"
     rules = table.read_text()
     table.unlink()
     table.mkdir()
-    outcome = deployer.promote("hello")
+    outcome = promote(deployer, "hello")
     assert not outcome.ok
     assert outcome.step == "puppet run"
     assert "nat.nft" in outcome.message
@@ -186,10 +189,10 @@ def test_failed_nat_table_change_never_goes_live(site: LocalSite) -> None:
 
 def test_failed_run_names_the_failing_resource(site: LocalSite) -> None:
     deployer = site.deployer()
-    assert deployer.test("hello", site.shas[0]).ok
+    assert put_under_test(deployer, "hello", site.shas[0]).ok
     jail = f"hello_{site.shas[1][:12]}"
     with read_only(site.jails_dir / "containers"):
-        outcome = deployer.test("hello", site.shas[1])
+        outcome = put_under_test(deployer, "hello", site.shas[1])
     assert not outcome.ok
     assert outcome.step == "puppet run"
     failed = outcome.reports[0].failed
@@ -219,7 +222,7 @@ def test_lock_refuses_a_second_workflow_and_expires_with_its_holder(
     deployer = site.deployer()
     with app_lock(deployer.lock_dir, "hello", "jailgen promote hello"):
         with pytest.raises(LockHeld) as info:
-            deployer.promote("hello")
+            promote(deployer, "hello")
         assert f"pid {os.getpid()} (jailgen promote hello" in str(info.value)
     holder = subprocess.Popen(
         [
@@ -241,21 +244,21 @@ def test_lock_refuses_a_second_workflow_and_expires_with_its_holder(
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         with pytest.raises(LockHeld, match="held by a test"):
-            deployer.test("hello", site.shas[0])
+            put_under_test(deployer, "hello", site.shas[0])
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-    assert deployer.test("hello", site.shas[0]).ok
+    assert put_under_test(deployer, "hello", site.shas[0]).ok
 
 
 def test_no_request_fails_across_a_promotion_under_load(site: LocalSite) -> None:
     deployer = site.deployer()
-    assert deployer.test("hello", site.shas[0]).ok
-    assert deployer.promote("hello").ok
-    assert deployer.test("hello", site.shas[1]).ok
+    assert put_under_test(deployer, "hello", site.shas[0]).ok
+    assert promote(deployer, "hello").ok
+    assert put_under_test(deployer, "hello", site.shas[1]).ok
     with Load("127.0.0.1", site.port, "hello.example.com", max_seconds=120) as load:
         time.sleep(1)
-        outcome = deployer.promote("hello")
+        outcome = promote(deployer, "hello")
         time.sleep(1)
     stats = load.stats
     assert outcome.ok, outcome.message
@@ -265,7 +268,7 @@ def test_no_request_fails_across_a_promotion_under_load(site: LocalSite) -> None
 
 
 def test_a_jail_has_its_own_namespaces_and_a_read_only_usr(site: LocalSite) -> None:
-    assert site.deployer().test("hello", site.shas[0]).ok
+    assert put_under_test(site.deployer(), "hello", site.shas[0]).ok
     name = f"hello_{site.shas[0][:12]}"
     runtime = json.loads((site.jails_dir / "run" / f"{name}.json").read_text())
     namespace = runtime["pid_namespace"]

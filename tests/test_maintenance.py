@@ -14,6 +14,8 @@ from pathlib import Path
 import git
 import pytest
 
+from generator.commands.promote import promote
+from generator.commands.test import put_under_test
 from tests.conftest import run_jailgen
 from tests.localsite import HOST, LocalSite
 from tests.test_switch_nat import nginx_processes
@@ -34,9 +36,9 @@ def site(tmp_path: Path) -> Iterator[LocalSite]:
     ).create(commits=2)
     try:
         deployer = local.deployer()
-        assert deployer.test("hello", local.shas[0]).ok
-        assert deployer.promote("hello").ok
-        assert deployer.test("hello", local.shas[1]).ok
+        assert put_under_test(deployer, "hello", local.shas[0]).ok
+        assert promote(deployer, "hello").ok
+        assert put_under_test(deployer, "hello", local.shas[1]).ok
         yield local
     finally:
         local.stop()

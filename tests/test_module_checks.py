@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import repo as control
+from generator.commands.init import init_control_repo
 from generator.commands.render import render
 from scripts.module_reference import puppet_strings, undocumented
 from tests.conftest import FIXTURE_CATALOG
@@ -154,7 +154,7 @@ def test_reference_md_names_the_catalogs_module(tmp_path: Path) -> None:
     assert text.count("\n  module: jails\n") == 1
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text(text.replace("\n  module: jails\n", "\n  module: web_jails\n"))
-    control.init(tmp_path / "control")
+    init_control_repo(tmp_path / "control")
     render(catalog, tmp_path / "control")
     module = tmp_path / "control" / "site-modules" / "web_jails"
     strings = puppet_strings(module)

@@ -15,6 +15,8 @@ import pytest
 import yaml
 
 from generator import http
+from generator.commands.promote import promote
+from generator.commands.test import put_under_test
 from tests.conftest import JAILGEN, git
 from tests.localsite import HOST, LocalSite
 from tests.test_shared_lock import two_clones
@@ -27,8 +29,8 @@ def site(tmp_path: Path) -> Iterator[LocalSite]:
     try:
         deployer = local.deployer()
         for app in ("hello", "other"):
-            assert deployer.test(app, local.shas[0]).ok
-            assert deployer.promote(app).ok
+            assert put_under_test(deployer, app, local.shas[0]).ok
+            assert promote(deployer, app).ok
         yield local
     finally:
         local.stop()

@@ -15,6 +15,9 @@ import git
 import pytest
 
 from generator import http
+from generator.commands.promote import promote
+from generator.commands.rollback import rollback
+from generator.commands.test import put_under_test
 from tests.conftest import run_jailgen
 from tests.localsite import HOST, LocalSite
 
@@ -88,9 +91,9 @@ def test_release_command_runs_once_per_promotion_and_a_failure_keeps_live(
 ) -> None:
     deployer = site.deployer()
     two, three, four = site.shas[1:]
-    assert deployer.test("hello", two).ok
+    assert put_under_test(deployer, "hello", two).ok
     assert schema(site, two) == []  # a test release is not migrated
-    outcome = deployer.promote("hello")
+    outcome = promote(deployer, "hello")
     assert outcome.ok, outcome.message
     assert outcome.release_command is not None
     assert outcome.release_command.describe() == f"{HOST}: ['python3', 'migrate.py'] succeeded"
@@ -100,7 +103,7 @@ def test_release_command_runs_once_per_promotion_and_a_failure_keeps_live(
     assert hooks == [{"JAILGEN_APP": "hello", "JAILGEN_RELEASE": two, "JAILGEN_HOSTS": HOST}]
 
     # a failing release command: nothing committed, live unchanged, output shown
-    assert deployer.test("hello", three).ok
+    assert put_under_test(deployer, "hello", three).ok
     head = git.Repo(site.control).head.commit.hexsha
     common = ["-c", str(site.catalog_path), "-r", str(site.control)]
     result = run_jailgen("promote", "hello", *common, "--workdir", str(site.root / "puppet"))
@@ -117,10 +120,10 @@ def test_release_command_runs_once_per_promotion_and_a_failure_keeps_live(
     assert len((tmp_path / "hooks.jsonl").read_text().splitlines()) == 1
 
     # the next release migrates; a rollback does not run the release command
-    assert deployer.test("hello", four).ok
-    assert deployer.promote("hello").ok
+    assert put_under_test(deployer, "hello", four).ok
+    assert promote(deployer, "hello").ok
     assert schema(site, four) == [(4, 80, "/usr/local/hello", "8000")]
-    outcome = deployer.rollback("hello")
+    outcome = rollback(deployer, "hello")
     assert outcome.ok, outcome.message
     assert outcome.release_command is None
     assert two in live_body(site)

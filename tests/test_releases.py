@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 
 from generator import http
 from generator.catalog import App, load_catalog
-from generator.demo import make_app_repo
+from generator.demo_app import make_app_repo
 from generator.errors import JailgenError
 from generator.releases import Release, resolve
 from tests.conftest import FIXTURE_CATALOG, run_jailgen

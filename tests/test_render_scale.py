@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.render import catalog_text, render_once
-from generator import repo
 from generator.catalog import load_catalog
+from generator.commands.init import init_control_repo
 from generator.render.control_repo import render_module
 
 
@@ -15,7 +15,7 @@ def test_noop_and_one_app_renders(tmp_path: Path) -> None:
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text(catalog_text(200, 10))
     control = tmp_path / "control"
-    repo.init(control)
+    init_control_repo(control)
     _, written, _ = render_once(catalog, control)
     module_files = render_module(load_catalog(catalog))
     assert written == 10 + 1 + len(module_files)  # node files, common.yaml, the module

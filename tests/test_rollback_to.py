@@ -11,6 +11,9 @@ import git
 import pytest
 
 from generator import http
+from generator.commands.promote import promote
+from generator.commands.rollback import rollback
+from generator.commands.test import put_under_test
 from tests.conftest import run_jailgen
 from tests.localsite import LocalSite
 
@@ -36,8 +39,8 @@ def live_body(site: LocalSite) -> str:
 def test_rollback_to_any_retained_release(site: LocalSite) -> None:
     deployer = site.deployer()
     for sha in site.shas[:3]:
-        assert deployer.test("hello", sha).ok
-        assert deployer.promote("hello").ok
+        assert put_under_test(deployer, "hello", sha).ok
+        assert promote(deployer, "hello").ok
     git.Repo(site.base / "sources" / "hello").create_tag("v1", site.shas[0])
     common = ["-c", str(site.catalog_path), "-r", str(site.control)]
     common += ["--workdir", str(site.root / "puppet")]
@@ -50,7 +53,7 @@ def test_rollback_to_any_retained_release(site: LocalSite) -> None:
     assert git.Repo(site.control).head.commit.summary == f"hello: roll back live to {jail(site, 0)}"
 
     # a release live was rolled back from may be named again, by a short id
-    outcome = deployer.rollback("hello", site.shas[1][:7])
+    outcome = rollback(deployer, "hello", site.shas[1][:7])
     assert outcome.ok, outcome.message
     assert outcome.slots["live"] == jail(site, 1)
     assert site.shas[1] in live_body(site)
@@ -78,6 +81,6 @@ def test_rollback_to_any_retained_release(site: LocalSite) -> None:
     assert site.shas[1] in live_body(site)
 
     # without --to: the newest previous jail not rolled back from; there is none
-    outcome = deployer.rollback("hello")
+    outcome = rollback(deployer, "hello")
     assert not outcome.ok and outcome.step == "precheck"
     assert "no older release to roll back to" in outcome.message

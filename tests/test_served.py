@@ -14,7 +14,10 @@ import pytest
 import yaml
 
 from generator import http
+from generator.commands.promote import promote
 from generator.commands.render import render_catalog
+from generator.commands.rollback import rollback
+from generator.commands.test import put_under_test
 from generator.errors import CatalogError
 from generator.state import promoted
 from tests.conftest import run_jailgen
@@ -65,17 +68,17 @@ def commit_by_hand(site: LocalSite, rel: str, text: str, message: str) -> None:
 def test_three_rollbacks_in_a_row_walk_back_to_ever_older_releases(site: LocalSite) -> None:
     deployer = site.deployer()
     for sha in site.shas:
-        assert deployer.test("hello", sha).ok
-        assert deployer.promote("hello").ok
+        assert put_under_test(deployer, "hello", sha).ok
+        assert promote(deployer, "hello").ok
     assert site.shas[3] in served(site, "hello.example.com").body
 
     for expected in (2, 1, 0):
-        outcome = deployer.rollback("hello")
+        outcome = rollback(deployer, "hello")
         assert outcome.ok, outcome.message
         assert outcome.slots["live"] == jail(site, expected)
         assert site.shas[expected] in served(site, "hello.example.com").body
     # live was rolled back from every retained release: nothing older is left
-    outcome = deployer.rollback("hello")
+    outcome = rollback(deployer, "hello")
     assert not outcome.ok and outcome.step == "precheck"
     assert "no older release to roll back to" in outcome.message
     assert site.shas[0] in served(site, "hello.example.com").body
@@ -96,10 +99,10 @@ def test_three_rollbacks_in_a_row_walk_back_to_ever_older_releases(site: LocalSi
     assert f"hello: {jail(site, 1)} marked rolled back from" in subjects
 
     # promoting QA's release again works as before, and clears its mark
-    outcome = deployer.promote("hello")
+    outcome = promote(deployer, "hello")
     assert outcome.ok, outcome.message
     assert site.shas[3] in served(site, "hello.example.com").body
-    outcome = deployer.rollback("hello")
+    outcome = rollback(deployer, "hello")
     assert outcome.ok, outcome.message
     assert outcome.slots["live"] == jail(site, 0)  # the release live had before
 
@@ -108,11 +111,11 @@ def test_a_hijacked_route_of_another_app_fails_the_promotion_and_is_reverted(
     site: LocalSite,
 ) -> None:
     deployer = site.deployer(check_timeout_s=3)
-    assert deployer.test("hello", site.shas[0]).ok
-    assert deployer.promote("hello").ok
-    assert deployer.test("other", site.shas[1]).ok
+    assert put_under_test(deployer, "hello", site.shas[0]).ok
+    assert promote(deployer, "hello").ok
+    assert put_under_test(deployer, "other", site.shas[1]).ok
     assert served(site, "other.example.com").status == 503  # other has nothing live
-    assert deployer.test("hello", site.shas[2]).ok
+    assert put_under_test(deployer, "hello", site.shas[2]).ok
 
     # A hand edit in common.yaml that would deep-merge a live slot into the
     # other app is refused before anything is done...
@@ -127,7 +130,7 @@ def test_a_hijacked_route_of_another_app_fails_the_promotion_and_is_reverted(
     )
     before = git.Repo(site.control).head.commit.hexsha
     with pytest.raises(CatalogError) as refused:
-        deployer.promote("hello")
+        promote(deployer, "hello")
     assert [p.path for p in refused.value.problems] == ["lookup_options.jails::apps", "jails::apps"]
     assert git.Repo(site.control).head.commit.hexsha == before
     git.Repo(site.control).git.revert("--no-edit", "HEAD")
@@ -147,7 +150,7 @@ def test_a_hijacked_route_of_another_app_fails_the_promotion_and_is_reverted(
     )
     subprocess.run(["nft", "-f", "-"], input=rules, text=True, check=True)
     try:
-        outcome = deployer.promote("hello")
+        outcome = promote(deployer, "hello")
         assert not outcome.ok
         assert outcome.step == "route check"
         assert f"other live other.example.com: serves {jail(site, 0)}, expected 503" in (
@@ -172,9 +175,9 @@ def test_a_hijacked_route_of_another_app_fails_the_promotion_and_is_reverted(
 
 def test_status_tells_what_is_served_after_a_promotion_that_never_ran(site: LocalSite) -> None:
     deployer = site.deployer()
-    assert deployer.test("hello", site.shas[0]).ok
-    assert deployer.promote("hello").ok
-    assert deployer.test("hello", site.shas[1]).ok
+    assert put_under_test(deployer, "hello", site.shas[0]).ok
+    assert promote(deployer, "hello").ok
+    assert put_under_test(deployer, "hello", site.shas[1]).ok
     code, rows = status_of(site, "hello")
     assert code == 0, rows
 

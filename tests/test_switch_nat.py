@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from generator.commands.promote import promote
+from generator.commands.rollback import rollback
+from generator.commands.test import put_under_test
 from tests.localsite import LocalSite
 
 LIVE = "hello.example.com"
@@ -55,8 +58,8 @@ def ask(connection: http.client.HTTPConnection, path: str = "/") -> str:
 
 def live_with(site: LocalSite, sha: str) -> None:
     deployer = site.deployer()
-    assert deployer.test("hello", sha).ok
-    outcome = deployer.promote("hello")
+    assert put_under_test(deployer, "hello", sha).ok
+    outcome = promote(deployer, "hello")
     assert outcome.ok, outcome.message
 
 
@@ -79,7 +82,7 @@ def test_keepalive_connection_gets_the_new_release_on_its_next_request(
     assert nginx_processes(site) == before  # no reload
     assert (site.nginx_prefix / "nginx.conf").read_bytes() == config
 
-    assert site.deployer().rollback("hello").ok
+    assert rollback(site.deployer(), "hello").ok
     assert first in ask(connection)
     assert connection.sock is sock
     connection.close()
@@ -131,13 +134,13 @@ def test_no_new_request_reaches_the_old_jail_after_a_switch(site: LocalSite) -> 
 def test_an_empty_slot_answers_503_and_its_first_jail_is_reached_at_once(
     site: LocalSite,
 ) -> None:
-    assert site.deployer().test("hello", site.shas[0]).ok  # NGINX runs, live is empty
+    assert put_under_test(site.deployer(), "hello", site.shas[0]).ok  # NGINX runs, live is empty
     connection = keepalive(site)
     connection.request("GET", "/", headers={"Host": LIVE})
     response = connection.getresponse()
     response.read()
     assert response.status == 503
-    outcome = site.deployer().promote("hello")
+    outcome = promote(site.deployer(), "hello")
     assert outcome.ok, outcome.message
     assert site.shas[0] in ask(connection)
     connection.close()

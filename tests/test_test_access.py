@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from generator.commands.promote import promote
+from generator.commands.test import put_under_test
 from tests.localsite import LocalSite
 
 QA = "127.0.0.5"  # the allowed network: 127.0.0.5/32
@@ -47,7 +49,7 @@ def site(tmp_path: Path, password_file: Path) -> Iterator[LocalSite]:
     try:
         deployer = local.deployer()
         for app in ("hello", "other"):
-            outcome = deployer.test(app, local.shas[0])
+            outcome = put_under_test(deployer, app, local.shas[0])
             assert outcome.ok, outcome.message
         yield local
     finally:
@@ -100,7 +102,7 @@ def test_outside_the_network_a_password_from_the_htpasswd_file_is_needed(
 
 
 def test_live_domains_stay_open_and_indexable(site: LocalSite) -> None:
-    assert site.deployer().promote("hello").ok
+    assert promote(site.deployer(), "hello").ok
     answer = get(site, "hello.example.com", OUTSIDER)
     assert answer.status == 200
     assert answer.getheader("X-Robots-Tag") is None
@@ -113,7 +115,7 @@ def test_a_missing_htpasswd_file_fails_the_run_naming_it_and_nginx_keeps_serving
     missing = password_file.with_name("gone.htpasswd")
     text = site.catalog_path.read_text()
     site.catalog_path.write_text(text.replace(str(password_file), str(missing)))
-    outcome = site.deployer().test("hello", site.shas[0])
+    outcome = put_under_test(site.deployer(), "hello", site.shas[0])
     assert not outcome.ok
     assert outcome.step == "puppet run"
     assert f"Exec[jails: {missing} must exist on the host]" in outcome.message

@@ -11,12 +11,13 @@ from pathlib import Path
 
 from generator import local_processes, repo
 from generator.catalog import Catalog, load_catalog
+from generator.commands.init import init_control_repo
 from generator.commands.render import render_catalog
-from generator.demo import make_app_repo
-from generator.deploy import Deployer
+from generator.demo_app import make_app_repo
 from generator.puppet.agent import AgentRunner, Progress
 from generator.stack.layout import Manifest
 from generator.stack.services import catalog_puppet_block, free_port
+from generator.workflow import Deployer
 
 APP = "hello"
 
@@ -58,7 +59,7 @@ class AgentSite:
             self.host_dir(certname).mkdir(parents=True, exist_ok=True)
             self.ports[certname] = free_port()
         self.catalog_path.write_text(self.catalog_text())
-        repo.init(self.control)
+        init_control_repo(self.control)
         git_repo = repo.open_repo(self.control)
         git_repo.create_remote("origin", str(Path(self.manifest.root) / "control.git"))
         render_catalog(self.catalog(), self.control, commit=True, push=True)

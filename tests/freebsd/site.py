@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import repo
 from generator.catalog import Catalog, load_catalog
+from generator.commands.init import init_control_repo
 from generator.commands.render import RenderOutcome, render_catalog
 from generator.puppet.local import LocalPuppet
 from generator.puppet.report import RunReport, read_report
@@ -141,7 +141,7 @@ class FreeBSDSite:
         self.catalog_path.write_text(catalog_text)
         module = self.catalog().site.module
         self.enable_pf(PF_CONF.format(module=module) if pf_conf is None else pf_conf, pf_enabled)
-        repo.init(self.control)
+        init_control_repo(self.control)
         self.render()
         return self
 

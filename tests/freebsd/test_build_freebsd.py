@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.demo import make_app_repo
+from generator.demo_app import make_app_repo
 from generator.names import jail_name
 from tests.freebsd.conftest import hermetic
 from tests.freebsd.site import FreeBSDSite, Run

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from generator import state as slots
-from generator.demo import make_app_repo
+from generator.demo_app import make_app_repo
 from generator.names import jail_name
 from generator.service_addresses import nat_table, service_addresses
 from tests.freebsd.conftest import hermetic

@@ -22,16 +22,20 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from generator import http, local_processes, repo
+from generator import http, local_processes
 from generator.catalog import Catalog, load_catalog
+from generator.commands.init import init_control_repo
+from generator.commands.promote import promote
 from generator.commands.render import render_catalog
-from generator.demo_app import make_demo_repo, new_repo
-from generator.deploy import Deployer, Outcome
+from generator.commands.rollback import rollback
+from generator.commands.status import AppHostStatus, status
+from generator.commands.test import put_under_test
+from generator.demo_app import FIXTURES, make_demo_repo
 from generator.errors import JailgenError
+from generator.outcome import Outcome
 from generator.puppet.local import LocalPuppet, LocalRunner
+from generator.workflow import Deployer
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures"
 DEMO_APP = "hello"
 DEMO_HOST = "devbox.example.net"
 
@@ -63,18 +67,6 @@ class DemoPaths:
     @property
     def control(self) -> Path:
         return self.base / "control"
-
-
-def make_app_repo(target: Path, commits: int = 3) -> list[str]:
-    """A git repo of the demo app with `commits` commits; their SHAs, oldest first."""
-    app_repo = new_repo(target)
-    shutil.copy2(FIXTURES / "demo_app" / "app.py", target / "app.py")
-    shas = []
-    for number in range(1, commits + 1):
-        (target / "VERSION").write_text(f"{number}\n")
-        app_repo.index.add(["app.py", "VERSION"])
-        shas.append(app_repo.index.commit(f"Release {number}").hexsha)
-    return shas
 
 
 def free_port(preferred: int) -> int:
@@ -133,17 +125,17 @@ def run(
     say(f"demo shop repo {paths.source}: releases v1 {shas[0][:12]}, v2 {shas[1][:12]}")
     write_catalog(paths, free_port(8080))
     catalog = load_catalog(paths.catalog)
-    repo.init(paths.control)
+    init_control_repo(paths.control)
     rendered = render_catalog(catalog, paths.control, commit=True, subject="Render the catalog")
     say(f"control repo {paths.control}: {len(rendered.changes)} files, commit {rendered.commit}")
     runner = LocalRunner(LocalPuppet(paths.root / "puppet"))
     deployer = Deployer(catalog, paths.control, runner)
     steps: list[tuple[str, Callable[[], Outcome]]] = [
-        ("QA tests v1 (built in its jail)", lambda: deployer.test(DEMO_APP, "v1")),
-        ("promote v1 (its release command migrates)", lambda: deployer.promote(DEMO_APP)),
-        ("QA tests v2", lambda: deployer.test(DEMO_APP, "v2")),
-        ("promote v2", lambda: deployer.promote(DEMO_APP)),
-        ("roll back to v1 (no release command)", lambda: deployer.rollback(DEMO_APP, "v1")),
+        ("QA tests v1 (built in its jail)", lambda: put_under_test(deployer, DEMO_APP, "v1")),
+        ("promote v1 (its release command migrates)", lambda: promote(deployer, DEMO_APP)),
+        ("QA tests v2", lambda: put_under_test(deployer, DEMO_APP, "v2")),
+        ("promote v2", lambda: promote(deployer, DEMO_APP)),
+        ("roll back to v1 (no release command)", lambda: rollback(deployer, DEMO_APP, "v1")),
     ]
     outcomes: list[Outcome] = []
     for title, step in steps:
@@ -192,3 +184,13 @@ def status_argv(paths: DemoPaths) -> list[str]:
         "--workdir",
         str(paths.root / "puppet"),
     ]
+
+
+def status_rows(catalog: Catalog, paths: DemoPaths) -> list[AppHostStatus]:
+    """`jailgen status` of the demo's site."""
+    return status(catalog, paths.control, LocalPuppet(paths.root / "puppet"))
+
+
+def left_running(paths: DemoPaths) -> list[local_processes.LocalProcess]:
+    """The demo's jails and NGINX, still running for the user to try."""
+    return local_processes.running(paths.jails_dir, paths.nginx_prefix)

@@ -14,9 +14,10 @@ promoted while customers see the page.
 from __future__ import annotations
 
 from generator import edge
-from generator.deploy import Deployer, Outcome
 from generator.errors import JailgenError
+from generator.outcome import Outcome
 from generator.state import with_maintenance
+from generator.workflow import Deployer
 
 
 def maintenance(deployer: Deployer, app_name: str, on: bool, message: str | None) -> Outcome:
@@ -30,19 +31,16 @@ def maintenance(deployer: Deployer, app_name: str, on: bool, message: str | None
     text = (message or app.maintenance.message) if on else None
     switch = "on" if on else "off"
     outcome = Outcome(f"maintenance {switch}", app_name)
-    # The workflow steps are the Deployer's own: lock, render and commit, run
-    # Puppet, verify the routes (which expect the page on live in maintenance),
-    # record the evidence; a signal stops it as it stops the others.
-    with (
-        deployer._reporting(outcome, [app_name]),
-        deployer._locked([app_name], f"jailgen maintenance {app_name} {switch}"),
-    ):
-        change = deployer._with_cleanup(
+    # The workflow steps are those of the other commands: lock, render and
+    # commit, run Puppet, verify the routes (which expect the page on live in
+    # maintenance), record the evidence; a signal stops it as it stops them.
+    with deployer.running(outcome, [app_name], f"jailgen maintenance {app_name} {switch}"):
+        change = deployer.with_cleanup(
             lambda state: with_maintenance(state, deployer.catalog, app_name, text), app
         )
         subject = f"{app_name}: maintenance {switch}"
-        if deployer._apply(outcome, app, change, subject):
-            deployer._verify(outcome, list(app.hosts))
-        deployer._record(outcome)
+        if deployer.apply(outcome, app, change, subject):
+            deployer.verify(outcome, list(app.hosts))
+        deployer.record(outcome)
     outcome.slots["maintenance"] = text
     return outcome

@@ -1,46 +1,39 @@
-"""The workflows: `test` (QA), `promote` and `rollback` (release managers).
+"""The steps every deploy command is made of, on one control repo and its hosts.
 
-Each one: take the app's lock, check preconditions, edit the deployment state,
-render and commit (and push), run Puppet on the app's hosts and verify the run
-reports, then check the routes through NGINX. A failure after the commit of a
-promotion or rollback is undone by reverting that commit and running Puppet
-again, so live keeps serving what it served before.
+A command (generator.commands: test, promote, rollback, converge, maintenance)
+runs inside `Deployer.running`: the app's locks and the report of a signal. It
+checks its preconditions, then `apply` edits the deployment state, renders and
+commits (and pushes) it and runs Puppet on the app's hosts, verifying each run's
+report; `verify` checks every route through NGINX. `switch` moves live once the
+health checks passed and reverts its commit when anything after it fails, so
+live keeps serving what it served before. `record` adds the evidence.
 """
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import git
 
-from generator import __version__, history, http, pending, release_command, releases, routes
+from generator import __version__, history, http, pending, routes
 from generator import repo as control
 from generator.catalog import App, Catalog
 from generator.commands.render import render_catalog
 from generator.errors import CatalogError, JailgenError
 from generator.interrupt import Interrupted, deferred, pause_at
 from generator.lock import app_lock
+from generator.outcome import Check, Outcome
 from generator.puppet.report import RunReport
-from generator.release_command import CommandResult
 from generator.render import journal
 from generator.render.control_repo import owned_paths
 from generator.render.replaced import TRAILER
 from generator.shared_lock import shared_lock
-from generator.state import (
-    DeploymentState,
-    Slots,
-    forget_destroyed,
-    no_rollback_target,
-    promoted,
-    rolled_back,
-    with_test_release,
-)
+from generator.state import DeploymentState, Slots, forget_destroyed
 from generator.state_store import read_state
 
 # The lock of the clone's working tree; not an app name (those have no dot).
@@ -57,70 +50,6 @@ class PuppetRunner(Protocol):
     def run(self, repo: Path, environment: str, hosts: list[str]) -> list[RunReport]: ...
 
     def converged(self, hosts: list[str], commit: str | None) -> list[str]: ...
-
-
-@dataclass
-class Check:
-    host: str
-    what: str
-    ok: bool
-    detail: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"host": self.host, "what": self.what, "ok": self.ok, "detail": self.detail}
-
-
-@dataclass
-class Outcome:
-    action: str
-    app: str
-    ok: bool = False
-    step: str | None = None
-    message: str = ""
-    commit: str | None = None
-    reverted_by: str | None = None
-    reports: list[RunReport] = field(default_factory=list)
-    checks: list[Check] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    slots: dict[str, Any] = field(default_factory=dict)
-    replaced: list[str] = field(default_factory=list)  # hand edits the commit replaced
-    release: dict[str, str] = field(default_factory=dict)  # test: the sha and the ref asked for
-    release_command: CommandResult | None = None  # promote: on the canary host
-    hooks: list[CommandResult] = field(default_factory=list)  # after_promote
-    history: str = ""  # whether the evidence was recorded (generator.history)
-    doing: str = "taking the lock"  # the step under way, for an interruption's report
-    signal: int | None = None  # the signal that stopped the command
-    pending: list[str] = field(default_factory=list)  # hosts not converged to the commit
-
-    def fail(self, step: str, message: str) -> Outcome:
-        self.ok, self.step, self.message = False, step, message
-        return self
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else 128 + self.signal if self.signal else 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "app": self.app,
-            "ok": self.ok,
-            "failed_step": self.step,
-            "message": self.message,
-            "commit": self.commit,
-            "reverted_by": self.reverted_by,
-            "slots": self.slots,
-            "reports": [r.to_json() for r in self.reports],
-            "checks": [c.to_json() for c in self.checks],
-            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
-            "replaced": list(self.replaced),
-            "release": dict(self.release),
-            "release_command": self.release_command.to_json() if self.release_command else None,
-            "hooks": [h.to_json() for h in self.hooks],
-            "history": self.history,
-            "interrupted_by": signal.Signals(self.signal).name if self.signal else None,
-            "pending_hosts": list(self.pending),
-        }
 
 
 @dataclass
@@ -142,151 +71,21 @@ class Deployer:
             raise JailgenError(f"no app named {name!r} in {self.catalog.path} (apps: {known})")
         return self.catalog.apps[name]
 
-    # -- workflows ---------------------------------------------------------
+    @contextmanager
+    def running(self, outcome: Outcome, apps: list[str], command: str) -> Iterator[None]:
+        """A command on `apps`: their locks held while it runs; a signal stops it
+        (the Puppet run is stopped and the locks released on the way out) and
+        its report is left in `outcome`, so code after the `with` block runs only
+        when it was interrupted."""
+        with self.reporting(outcome, apps), self.locked(apps, command):
+            yield
 
-    def test(self, app_name: str, ref: str) -> Outcome:
-        app = self.app(app_name)
-        release = releases.resolve(app, ref)
-        revision = release.sha
-        outcome = Outcome("test", app_name, release={"sha": revision, "ref": release.ref})
-        with (
-            self._reporting(outcome, [app_name]),
-            self._locked([app_name], f"jailgen test {app_name} {release.describe()}"),
-        ):
-            change = self._with_cleanup(
-                lambda s: with_test_release(s, self.catalog, app_name, revision), app
-            )
-            subject = f"{app_name}: test release {release.describe()}"
-            if self._apply(outcome, app, change, subject):
-                self._verify(outcome, list(app.hosts))
-            self._record(outcome)
-        return outcome
-
-    def promote(self, app_name: str) -> Outcome:
-        app = self.app(app_name)
-        outcome = Outcome("promote", app_name)
-        with (
-            self._reporting(outcome, [app_name]),
-            self._locked([app_name], f"jailgen promote {app_name}"),
-        ):
-            state, _ = read_state(self.repo, self.catalog.site.module)
-            slots = state.slots_of(app_name)
-            if self._unfinished_switch(app, "promote", slots):
-                return self._converge(outcome, [app])
-            if slots is None or slots.test is None:
-                return outcome.fail("precheck", f"{app_name} has no release under test")
-            if slots.test == slots.live:
-                return outcome.fail("precheck", f"{app_name}: {slots.test} is already live")
-            outcome.release = {"sha": state.revision_of(slots.test) or "", "ref": ""}
-            started = time.monotonic()
-            outcome.doing = "checking the test route"
-            for host in app.hosts:
-                outcome.checks += self._check_routes(state, host, [app_name], "test")
-            outcome.timings["precheck"] = time.monotonic() - started
-            healthy = all(c.ok for c in outcome.checks)
-            if healthy and app.release_command and not self._release_phase(outcome, app, state):
-                return outcome
-            self._switch(
-                outcome,
-                app,
-                lambda s: promoted(self._unmoved(s, app_name, slots), self.catalog, app_name),
-                f"{app_name}: promote {slots.test} to live",
-                refusal=f"refusing to promote {slots.test}: its test route is not healthy",
-            )
-            self._record(outcome)
-            if outcome.ok and app.after_promote:
-                outcome.hooks = release_command.run_hooks(app, outcome.release["sha"])
-            return outcome
-        return outcome  # interrupted: the report is in outcome
-
-    def _release_phase(self, outcome: Outcome, app: App, state: DeploymentState) -> bool:
-        """The release command in the jail under test on the canary host, after
-        its health check and before anything is committed (see
-        generator.release_command; a rollback does not run it)."""
-        slots = state.slots_of(app.name)
-        host = app.hosts[0]
-        jail = state.hosts[host].jails.get(slots.test) if slots and slots.test else None
-        if jail is None:
-            outcome.fail("release command", f"{host}: no jail under test to run it in")
-            return False
-        result = release_command.run(self.catalog, host, app, jail)
-        outcome.release_command = result
-        outcome.timings["release command"] = result.seconds
-        if not result.ok:
-            outcome.fail(
-                "release command",
-                f"{result.describe()}; nothing was switched, live is unchanged; its output:\n"
-                + result.tail(),
-            )
-        return result.ok
-
-    def rollback(self, app_name: str, to: str | None = None) -> Outcome:
-        """Live back to the newest previous jail it was not rolled back from, or
-        to the retained release `to` (a jail name, commit id or ref)."""
-        app = self.app(app_name)
-        outcome = Outcome("rollback", app_name)
-        command = f"jailgen rollback {app_name}" + (f" --to {to}" if to else "")
-        with (
-            self._reporting(outcome, [app_name]),
-            self._locked([app_name], command),
-        ):
-            state, _ = read_state(self.repo, self.catalog.site.module)
-            slots = state.slots_of(app_name)
-            if self._unfinished_switch(app, "roll back", slots):
-                return self._converge(outcome, [app])
-            target = slots.rollback_target if slots is not None else None
-            if slots is not None and to is not None:
-                try:
-                    target = releases.retained_target(app, state, slots, to)
-                except releases.NotRetained as exc:
-                    return outcome.fail("precheck", str(exc))
-            if slots is None or target is None:
-                return outcome.fail("precheck", no_rollback_target(app_name, slots))
-            outcome.doing = f"checking {target}"
-            outcome.checks += self._probe_jails(state, app, target)
-            outcome.release = {"sha": state.revision_of(target) or "", "ref": ""}
-            chosen = target
-            self._switch(
-                outcome,
-                app,
-                lambda s: rolled_back(
-                    self._unmoved(s, app_name, slots), self.catalog, app_name, chosen
-                ),
-                f"{app_name}: roll back live to {target}",
-                refusal=f"refusing to roll back to {target}: it is not healthy",
-            )
-            self._record(outcome)
-            return outcome
-        return outcome  # interrupted: the report is in outcome
-
-    def converge(self, app_name: str | None = None) -> Outcome:
-        """Finish what a killed or interrupted command left: run Puppet on every
-        host of the apps (all, or `app_name`) that has not converged to HEAD, and
-        check every route; a switch of live at HEAD that was never verified (from
-        this clone) and whose jail now fails its health check is reverted first,
-        as a failed promotion is."""
-        apps = (
-            [self.app(app_name)]
-            if app_name
-            else [self.catalog.apps[n] for n in sorted(self.catalog.apps)]
-        )
-        outcome = Outcome("converge", app_name or "all apps")
-        names_ = [a.name for a in apps]
-        with (
-            self._reporting(outcome, names_),
-            self._locked(names_, f"jailgen converge {outcome.app}"),
-        ):
-            return self._converge(outcome, apps)
-        return outcome  # interrupted: the report is in outcome
-
-    # -- steps -------------------------------------------------------------
-
-    def _record(self, outcome: Outcome) -> None:
+    def record(self, outcome: Outcome) -> None:
         """The evidence, as a git note on the commit (while the lock is held)."""
         outcome.history = history.record(self.repo, outcome, self.push)
 
     @contextmanager
-    def _reporting(self, outcome: Outcome, apps: list[str]) -> Iterator[None]:
+    def reporting(self, outcome: Outcome, apps: list[str]) -> Iterator[None]:
         """A signal stops the command (the `with` blocks inside have stopped the
         Puppet run and released the locks): say what it was doing and what is
         left, and exit 128 + the signal's number."""
@@ -308,7 +107,7 @@ class Deployer:
                 left = f"every host has converged to {head}; `jailgen converge` checks the routes"
             outcome.fail("interrupted", f"{exc} while {outcome.doing}; {left}")
 
-    def _unfinished_switch(self, app: App, kind: str, slots: Slots | None) -> bool:
+    def unfinished_switch(self, app: App, kind: str, slots: Slots | None) -> bool:
         """Whether HEAD is a promotion (or rollback) of `app` to its live jail that
         may not have been verified: some host has not run it, or (a promotion) the
         test jail is live already. A re-run of the killed command finishes that
@@ -328,7 +127,7 @@ class Deployer:
             return True
         return self.runner.converged(list(app.hosts), head) != list(app.hosts)
 
-    def _converge(self, outcome: Outcome, apps: list[App]) -> Outcome:
+    def converge_hosts(self, outcome: Outcome, apps: list[App]) -> Outcome:
         git_repo = control.open_repo(self.repo)
         head = control.head(git_repo)
         assert head is not None
@@ -340,7 +139,7 @@ class Deployer:
             # never route live to a jail that does not answer its health check now
             state, _ = read_state(self.repo, self.catalog.site.module)
             outcome.doing = f"checking {switch.jail}"
-            checks = self._probe_jails(state, target, switch.jail)
+            checks = self.probe_jails(state, target, switch.jail)
             if not all(c.ok for c in checks):
                 outcome.checks = checks
                 outcome.fail(
@@ -348,9 +147,9 @@ class Deployer:
                     f"{switch.subject} ({head[:12]}) was never verified and {switch.jail} is not "
                     "healthy: " + "; ".join(f"{c.host}: {c.detail}" for c in checks if not c.ok),
                 )
-                self._revert(outcome, target)
+                self.revert(outcome, target)
                 after = Outcome(outcome.action, outcome.app)
-                self._verify(after, list(target.hosts))
+                self.verify(after, list(target.hosts))
                 outcome.checks = after.checks
                 if not after.ok:
                     outcome.message += f"; after the revert: {after.message}"
@@ -358,12 +157,12 @@ class Deployer:
         hosts = [h for h in sorted(self.catalog.hosts) if any(h in a.hosts for a in apps)]
         done = self.runner.converged(hosts, head)
         todo = [h for h in hosts if h not in done]
-        if todo and not self._run_puppet(outcome, apps[0], todo):
+        if todo and not self.run_puppet(outcome, apps[0], todo):
             return outcome
-        self._verify(outcome, hosts)
+        self.verify(outcome, hosts)
         return outcome
 
-    def _unmoved(self, state: DeploymentState, app: str, seen: Slots) -> DeploymentState:
+    def unmoved(self, state: DeploymentState, app: str, seen: Slots) -> DeploymentState:
         """The precondition of a switch: the app's slots are still those the health
         checks were made against. After a rejected push the change is applied to
         the fetched state; if another operator moved the slots meanwhile, the
@@ -389,7 +188,7 @@ class Deployer:
         )
         return log.strip() or "an unknown commit"
 
-    def _probe_jails(self, state: DeploymentState, app: App, jail_name: str) -> list[Check]:
+    def probe_jails(self, state: DeploymentState, app: App, jail_name: str) -> list[Check]:
         """The health path of `jail_name` on each of the app's hosts, straight at
         the jail (only where its address is on this machine)."""
         checks = []
@@ -404,7 +203,7 @@ class Deployer:
             )
         return checks
 
-    def _switch(
+    def switch(
         self,
         outcome: Outcome,
         app: App,
@@ -420,10 +219,10 @@ class Deployer:
                 "health check", f"{refusal}: " + "; ".join(f"{c.host}: {c.detail}" for c in failed)
             )
         outcome.checks.clear()
-        if self._apply(outcome, app, self._with_cleanup(change, app), subject):
-            self._verify(outcome, list(app.hosts))
+        if self.apply(outcome, app, self.with_cleanup(change, app), subject):
+            self.verify(outcome, list(app.hosts))
         if not outcome.ok and outcome.commit:
-            self._revert(outcome, app)
+            self.revert(outcome, app)
         return outcome
 
     @property
@@ -436,7 +235,7 @@ class Deployer:
         return 2 * run_s + 4 * self.check_timeout_s + 300
 
     @contextmanager
-    def _locked(self, apps: list[str], command: str) -> Iterator[None]:
+    def locked(self, apps: list[str], command: str) -> Iterator[None]:
         """The apps' locks: on the control repo's origin, where every operator
         sees them, when there is one; and always the clone's own (flock)."""
         with ExitStack() as stack:
@@ -490,7 +289,7 @@ class Deployer:
         else:
             journal.clear(self.repo)  # killed after its commit: nothing left over
 
-    def _with_cleanup(
+    def with_cleanup(
         self, change: Callable[[DeploymentState], DeploymentState], app: App
     ) -> Callable[[DeploymentState], DeploymentState]:
         """Also forget jails that the hosts' last runs have destroyed."""
@@ -498,7 +297,7 @@ class Deployer:
         converged = self.runner.converged(sorted(self.catalog.hosts), control.head(git_repo))
         return lambda state: change(forget_destroyed(state, converged))
 
-    def _apply(
+    def apply(
         self,
         outcome: Outcome,
         app: App,
@@ -527,9 +326,9 @@ class Deployer:
                     "live": slots.live,
                     "previous": list(slots.previous),
                 }
-        return self._run_puppet(outcome, app)
+        return self.run_puppet(outcome, app)
 
-    def _run_puppet(self, outcome: Outcome, app: App, hosts: list[str] | None = None) -> bool:
+    def run_puppet(self, outcome: Outcome, app: App, hosts: list[str] | None = None) -> bool:
         """Run Puppet on `hosts` (default: the app's); each must report a run of
         HEAD, or of a later commit whose history holds HEAD (another command's
         commit landed on top meanwhile), never of an unrelated commit."""
@@ -557,7 +356,7 @@ class Deployer:
                 )
         return True
 
-    def _verify(self, outcome: Outcome, hosts: list[str]) -> None:
+    def verify(self, outcome: Outcome, hosts: list[str]) -> None:
         """Every route of every app on the hosts that ran, not only `app`'s: each
         live and test domain serves the release its slot names, or 503."""
         outcome.doing = "checking the routes"
@@ -565,7 +364,7 @@ class Deployer:
         started = time.monotonic()
         for _ in range(3):
             state, _ = read_state(self.repo, self.catalog.site.module)
-            checks = [c for host in hosts for c in self._check_routes(state, host)]
+            checks = [c for host in hosts for c in self.check_routes(state, host)]
             # Another clone's command on another app may have run a later commit
             # on these hosts meanwhile: check again against that commit's state.
             if all(c.ok for c in checks) or not (self.push and self._sync_with_origin()):
@@ -583,7 +382,7 @@ class Deployer:
             done = [c for c in (outcome.commit, head) if c]
             pending.record_verified(self.repo, sorted(set(done), key=done.index))
 
-    def _check_routes(
+    def check_routes(
         self,
         state: DeploymentState,
         host: str,
@@ -606,7 +405,7 @@ class Deployer:
     def nginx_endpoint(self, host: str) -> tuple[str, int]:
         return self.catalog.nginx_for(host)
 
-    def _revert(self, outcome: Outcome, app: App) -> None:
+    def revert(self, outcome: Outcome, app: App) -> None:
         """Undo our commit and converge again, so live is what it was."""
         assert outcome.commit is not None
         git_repo = control.open_repo(self.repo)
@@ -618,7 +417,7 @@ class Deployer:
             if self.push:
                 control.push(git_repo)
         saved = (outcome.step, outcome.message, outcome.reports)
-        self._run_puppet(outcome, app)
+        self.run_puppet(outcome, app)
         outcome.step, outcome.message = saved[0], saved[1]
         outcome.ok = False
         outcome.reports = saved[2] + outcome.reports
