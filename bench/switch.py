@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 from generator.commands.promote import promote  # noqa: E402
 from generator.commands.render import render_catalog  # noqa: E402
+from generator.commands.rollback import rollback  # noqa: E402
 from generator.commands.test import put_under_test  # noqa: E402
+from generator.outcome import Outcome  # noqa: E402
 from tests.localsite import HOST, LocalSite  # noqa: E402
 
 CYCLES = 10
@@ -165,7 +168,7 @@ def main() -> None:
 def run(site: LocalSite) -> dict[str, object]:
     deployer = site.deployer()
     a, b, c = site.shas[:3]
-    for step in (
+    setup: list[Callable[[], Outcome]] = [
         lambda: put_under_test(deployer, "hello", a),
         lambda: promote(deployer, "hello"),
         lambda: put_under_test(deployer, "hello", b),
@@ -173,7 +176,8 @@ def run(site: LocalSite) -> dict[str, object]:
         lambda: put_under_test(deployer, "hello", c),
         lambda: put_under_test(deployer, "other", a),
         lambda: promote(deployer, "other"),
-    ):
+    ]
+    for step in setup:
         outcome = step()
         if not outcome.ok:
             raise SystemExit(f"setup failed: {outcome.message}")
@@ -194,9 +198,9 @@ def run(site: LocalSite) -> dict[str, object]:
             thread.start()
         time.sleep(3)
         for cycle in range(CYCLES):
-            for action in (deployer.promote, deployer.rollback):
+            for action in (promote, rollback):
                 start = time.monotonic()
-                outcome = action("hello")
+                outcome = action(deployer, "hello")
                 end = time.monotonic()
                 switches.append((start, end))
                 if not outcome.ok:

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator import repo  # noqa: E402
+from generator.commands.init import init_control_repo  # noqa: E402
 from generator.commands.render import render  # noqa: E402
 from scripts.module_reference import TEMPLATE, write_template  # noqa: E402
 
@@ -22,7 +22,7 @@ HIERA_PARTS = ("hiera.yaml", "data")
 
 
 def fresh_rendering(target: Path) -> None:
-    repo.init(target)
+    init_control_repo(target)
     render(ROOT / "fixtures" / "catalog.yaml", target)
     shutil.rmtree(target / ".git")
 
