@@ -219,8 +219,7 @@ class Deployer:
                 "health check", f"{refusal}: " + "; ".join(f"{c.host}: {c.detail}" for c in failed)
             )
         outcome.checks.clear()
-        if self.apply(outcome, app, self.with_cleanup(change, app), subject):
-            self.verify(outcome, list(app.hosts))
+        self.change(outcome, app, change, subject)
         if not outcome.ok and outcome.commit:
             self.revert(outcome, app)
         return outcome
@@ -289,7 +288,7 @@ class Deployer:
         else:
             journal.clear(self.repo)  # killed after its commit: nothing left over
 
-    def with_cleanup(
+    def _with_cleanup(
         self, change: Callable[[DeploymentState], DeploymentState], app: App
     ) -> Callable[[DeploymentState], DeploymentState]:
         """Also forget jails that the hosts' last runs have destroyed."""
@@ -297,7 +296,19 @@ class Deployer:
         converged = self.runner.converged(sorted(self.catalog.hosts), control.head(git_repo))
         return lambda state: change(forget_destroyed(state, converged))
 
-    def apply(
+    def change(
+        self,
+        outcome: Outcome,
+        app: App,
+        change: Callable[[DeploymentState], DeploymentState],
+        subject: str,
+    ) -> None:
+        """Commit `change` to the state (forgetting destroyed jails too), run
+        Puppet on the app's hosts and verify their routes, into `outcome`."""
+        if self._apply(outcome, app, self._with_cleanup(change, app), subject):
+            self.verify(outcome, list(app.hosts))
+
+    def _apply(
         self,
         outcome: Outcome,
         app: App,

@@ -35,12 +35,12 @@ def maintenance(deployer: Deployer, app_name: str, on: bool, message: str | None
     # commit, run Puppet, verify the routes (which expect the page on live in
     # maintenance), record the evidence; a signal stops it as it stops them.
     with deployer.running(outcome, [app_name], f"jailgen maintenance {app_name} {switch}"):
-        change = deployer.with_cleanup(
-            lambda state: with_maintenance(state, deployer.catalog, app_name, text), app
+        deployer.change(
+            outcome,
+            app,
+            lambda state: with_maintenance(state, deployer.catalog, app_name, text),
+            f"{app_name}: maintenance {switch}",
         )
-        subject = f"{app_name}: maintenance {switch}"
-        if deployer.apply(outcome, app, change, subject):
-            deployer.verify(outcome, list(app.hosts))
         deployer.record(outcome)
     outcome.slots["maintenance"] = text
     return outcome

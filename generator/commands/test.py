@@ -20,11 +20,11 @@ def put_under_test(deployer: Deployer, app_name: str, ref: str) -> Outcome:
     revision = release.sha
     outcome = Outcome("test", app_name, release={"sha": revision, "ref": release.ref})
     with deployer.running(outcome, [app_name], f"jailgen test {app_name} {release.describe()}"):
-        change = deployer.with_cleanup(
-            lambda s: with_test_release(s, deployer.catalog, app_name, revision), app
+        deployer.change(
+            outcome,
+            app,
+            lambda s: with_test_release(s, deployer.catalog, app_name, revision),
+            f"{app_name}: test release {release.describe()}",
         )
-        subject = f"{app_name}: test release {release.describe()}"
-        if deployer.apply(outcome, app, change, subject):
-            deployer.verify(outcome, list(app.hosts))
         deployer.record(outcome)
     return outcome
