@@ -37,6 +37,7 @@ from generator.runners import deploying, report_source, runner_for
 
 P = ParamSpec("P")
 R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def user_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -390,15 +391,19 @@ def stack() -> None:
     """A development Puppet stack here: PostgreSQL, PuppetDB, Puppet Server, r10k, agents."""
 
 
+def _stack_dir_option(text: str) -> Callable[[F], F]:
+    return click.option(
+        "--dir",
+        "root",
+        default=DEFAULT_DIR,
+        show_default=True,
+        type=click.Path(path_type=Path),
+        help=text,
+    )
+
+
 @stack.command("up")
-@click.option(
-    "--dir",
-    "root",
-    default=DEFAULT_DIR,
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="State directory (configuration, data, certificates, logs).",
-)
+@_stack_dir_option("State directory (configuration, data, certificates, logs).")
 @click.option("--agents", "count", default=3, show_default=True, help="Agents on this machine.")
 @click.option(
     "--certname",
@@ -426,14 +431,7 @@ def stack_up(
 
 
 @stack.command("down")
-@click.option(
-    "--dir",
-    "root",
-    default=DEFAULT_DIR,
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="State directory of the stack.",
-)
+@_stack_dir_option("State directory of the stack.")
 @user_errors
 def stack_down(root: Path) -> None:
     """Stop every server of the stack, by the pids `stack up` recorded."""
