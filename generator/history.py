@@ -160,7 +160,7 @@ def read(path: Path, app: str | None = None) -> list[Entry]:
     (of `app` only)."""
     repo = control.open_repo(path)
     revisions = ["HEAD"]
-    if any(r.name == "origin" for r in repo.remotes):
+    if control.has_origin(repo):
         # what origin holds, without touching the working tree
         branch = control.branch_name(repo)
         tracking = f"refs/remotes/origin/{branch}"

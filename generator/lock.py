@@ -40,6 +40,21 @@ class LockHeld(JailgenError):
     exit_code = 3
 
 
+def clone_lock_dir(repo: Path) -> Path:
+    """Where the clone at `repo` keeps its lock files."""
+    return repo / ".git" / "jailgen" / "locks"
+
+
+def holders(directory: Path) -> list[tuple[str, Holder]]:
+    """Every lock in `directory` held now, by name, with its holder."""
+    found = []
+    for path in sorted(directory.glob("*.lock")) if directory.is_dir() else []:
+        holder = holder_of(directory, path.stem)
+        if holder is not None:
+            found.append((path.stem, holder))
+    return found
+
+
 def holder_of(directory: Path, app: str) -> Holder | None:
     """Who holds an app's lock now, if anyone."""
     path = directory / f"{app}.lock"

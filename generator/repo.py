@@ -22,6 +22,10 @@ def open_repo(path: Path) -> git.Repo:
         ) from exc
 
 
+def has_origin(repo: git.Repo) -> bool:
+    return any(r.name == "origin" for r in repo.remotes)
+
+
 def identity_args(repo: git.Repo) -> list[str]:
     """`-c user.name=... -c user.email=...` for a repo without an identity."""
     reader = repo.config_reader()

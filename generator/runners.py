@@ -42,8 +42,7 @@ def deploying(
     has an origin; signals stop it cleanly. In agent mode with `live_view`, the
     hosts' runs are shown as they go, on stderr."""
     catalog = load_catalog(catalog_path)
-    git_repo = control.open_repo(repo)
-    push = any(r.name == "origin" for r in git_repo.remotes)
+    push = control.has_origin(control.open_repo(repo))
     with handled_signals():  # SIGTERM, Ctrl-C: stop Puppet, report, release the locks
         if catalog.site.puppet_mode == "agent" and live_view:
             with live_runs() as view:

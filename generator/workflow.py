@@ -2,11 +2,11 @@
 
 A command (generator.commands: test, promote, rollback, converge, maintenance)
 runs inside `Deployer.running`: the app's locks and the report of a signal. It
-checks its preconditions, then `apply` edits the deployment state, renders and
-commits (and pushes) it and runs Puppet on the app's hosts, verifying each run's
-report; `verify` checks every route through NGINX. `switch` moves live once the
-health checks passed and reverts its commit when anything after it fails, so
-live keeps serving what it served before. `record` adds the evidence.
+checks its preconditions, then `change` edits the deployment state, renders and
+commits (and pushes) it, runs Puppet on the app's hosts, verifying each run's
+report, and checks every route through NGINX (`verify`). `switch` moves live
+once the health checks passed and reverts its commit when anything after it
+fails, so live keeps serving what it served before. `record` adds the evidence.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from generator.catalog import App, Catalog
 from generator.commands.render import render_catalog
 from generator.errors import CatalogError, JailgenError
 from generator.interrupt import Interrupted, deferred, pause_at
-from generator.lock import app_lock
+from generator.lock import app_lock, clone_lock_dir
 from generator.outcome import Check, Outcome
 from generator.puppet.report import RunReport
 from generator.render import journal
@@ -63,7 +63,7 @@ class Deployer:
 
     @property
     def lock_dir(self) -> Path:
-        return self.repo / ".git" / "jailgen" / "locks"
+        return clone_lock_dir(self.repo)
 
     def app(self, name: str) -> App:
         if name not in self.catalog.apps:
@@ -77,7 +77,7 @@ class Deployer:
         (the Puppet run is stopped and the locks released on the way out) and
         its report is left in `outcome`, so code after the `with` block runs only
         when it was interrupted."""
-        with self.reporting(outcome, apps), self.locked(apps, command):
+        with self._reporting(outcome, apps), self._locked(apps, command):
             yield
 
     def record(self, outcome: Outcome) -> None:
@@ -85,7 +85,7 @@ class Deployer:
         outcome.history = history.record(self.repo, outcome, self.push)
 
     @contextmanager
-    def reporting(self, outcome: Outcome, apps: list[str]) -> Iterator[None]:
+    def _reporting(self, outcome: Outcome, apps: list[str]) -> Iterator[None]:
         """A signal stops the command (the `with` blocks inside have stopped the
         Puppet run and released the locks): say what it was doing and what is
         left, and exit 128 + the signal's number."""
@@ -234,7 +234,7 @@ class Deployer:
         return 2 * run_s + 4 * self.check_timeout_s + 300
 
     @contextmanager
-    def locked(self, apps: list[str], command: str) -> Iterator[None]:
+    def _locked(self, apps: list[str], command: str) -> Iterator[None]:
         """The apps' locks: on the control repo's origin, where every operator
         sees them, when there is one; and always the clone's own (flock)."""
         with ExitStack() as stack:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.lock import LockHeld
+from generator.lock import LockHeld, app_lock, clone_lock_dir
 from generator.shared_lock import break_lock, lock_breaks, remote_locks, shared_lock
 from tests.conftest import git, run_jailgen
 from tests.localsite import LocalSite
@@ -80,6 +80,28 @@ def test_a_lock_taken_in_one_clone_refuses_the_other(clones: tuple[LocalSite, Pa
     assert remote_locks(second) == {}
     with shared_lock(second, "hello", "jailgen test hello", expires_s=600):
         pass
+
+
+def test_lock_status_lists_the_clones_own_locks_beside_origins(
+    clones: tuple[LocalSite, Path, Path],
+) -> None:
+    _, first, second = clones
+    with (
+        shared_lock(first, "hello", "jailgen promote hello", expires_s=600),
+        app_lock(clone_lock_dir(second), "other", "jailgen test other"),
+    ):
+        status = run_jailgen("lock", "status", "-r", str(second), "--json")
+        assert status.returncode == 0, status.stderr
+        rows = json.loads(status.stdout)
+        assert [(r["app"], r["where"]) for r in rows] == [
+            ("hello", "origin"),
+            ("other", "this clone"),
+        ]
+        assert rows[1]["lock"] is None and "jailgen test other" in rows[1]["holder"]
+        text = run_jailgen("lock", "status", "-r", str(second)).stdout
+        assert "other: locked (this clone) by " in text
+    # released: the clone's lock file stays, and is no longer listed
+    assert run_jailgen("lock", "status", "-r", str(second)).stdout == "no app is locked\n"
 
 
 def test_of_two_clones_racing_exactly_one_gets_the_lock(

@@ -14,8 +14,8 @@ from generator.workflow import Deployer
 
 def converge(deployer: Deployer, app_name: str | None = None) -> Outcome:
     """Every host of the apps converged to HEAD and every route verified."""
-    every = [deployer.catalog.apps[n] for n in sorted(deployer.catalog.apps)]
-    apps = [deployer.app(app_name)] if app_name else every
+    catalog = deployer.catalog
+    apps = [deployer.app(app_name)] if app_name else [catalog.apps[n] for n in sorted(catalog.apps)]
     outcome = Outcome("converge", app_name or "all apps")
     names = [a.name for a in apps]
     with deployer.running(outcome, names, f"jailgen converge {outcome.app}"):

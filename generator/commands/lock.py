@@ -15,7 +15,7 @@ from typing import Any
 from generator import repo as control
 from generator import shared_lock
 from generator.errors import JailgenError
-from generator.lock import holder_of
+from generator.lock import clone_lock_dir, holders
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,12 @@ class HeldLock:
 
 def lock_status(repo: Path) -> list[HeldLock]:
     """Every lock held on origin, then every one held in this clone, by app."""
-    git_repo = control.open_repo(repo)
     held: list[HeldLock] = []
-    if any(r.name == "origin" for r in git_repo.remotes):
+    if control.has_origin(control.open_repo(repo)):
         for app, (sha, record) in sorted(shared_lock.remote_locks(repo).items()):
             held.append(HeldLock(app, "origin", sha, record.describe()))
-    lock_dir = repo / ".git" / "jailgen" / "locks"
-    for path in sorted(lock_dir.glob("*.lock")) if lock_dir.is_dir() else []:
-        holder = holder_of(lock_dir, path.stem)
-        if holder is not None:
-            held.append(HeldLock(path.stem, "this clone", None, holder.describe()))
+    for app, holder in holders(clone_lock_dir(repo)):
+        held.append(HeldLock(app, "this clone", None, holder.describe()))
     return held
 
 
